@@ -1,0 +1,1 @@
+"""Wistia API access: the HTTP client, the streams declared as data, and the paginator."""

@@ -77,7 +77,10 @@ class BronzeRun:
         total: Counter[str] = Counter()
         for counts in per_stream.values():
             total.update(counts)
-        return {"streams": {k: dict(v) for k, v in sorted(per_stream.items())}, "total": dict(total)}
+        return {
+            "streams": {k: dict(v) for k, v in sorted(per_stream.items())},
+            "total": dict(total),
+        }
 
     def write_manifest(self, status: str, **extra: Any) -> str:
         """Write the manifest once, at the end of the run (complete or failed)."""

@@ -74,9 +74,15 @@ def _print_summary(result: IngestResult, settings: Settings) -> None:
     for stream, (start, end) in sorted(result.windows.items()):
         stdout.print(f"window {stream}: {start} .. {end}")
     root = settings.data_root.rstrip("/")
-    stdout.print(f"bronze:   {root}/bronze/<stream>/load_date={result.load_date}/run_id={result.run_id}/")
+    stdout.print(
+        f"bronze:   {root}/bronze/<stream>/load_date={result.load_date}/run_id={result.run_id}/"
+    )
     stdout.print(f"manifest: {root}/{result.manifest}")
-    state = "committed" if result.committed else f"pending (commit with: python -m pipeline commit {result.run_id})"
+    state = (
+        "committed"
+        if result.committed
+        else f"pending (commit with: python -m pipeline commit {result.run_id})"
+    )
     stdout.print(f"watermarks: {state}")
 
 
@@ -127,7 +133,7 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _secret(value: str):  # noqa: ANN202 - pydantic SecretStr
+def _secret(value: str):
     from pydantic import SecretStr
 
     return SecretStr(value)

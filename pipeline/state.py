@@ -64,7 +64,11 @@ class Watermarks:
 
 
 def load_watermarks(storage: Storage) -> Watermarks:
-    return Watermarks.from_json(storage.get(WATERMARKS)) if storage.exists(WATERMARKS) else Watermarks()
+    return (
+        Watermarks.from_json(storage.get(WATERMARKS))
+        if storage.exists(WATERMARKS)
+        else Watermarks()
+    )
 
 
 def save_pending(storage: Storage, run_id: str, proposal: Watermarks) -> str:

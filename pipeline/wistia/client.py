@@ -91,7 +91,9 @@ class WistiaClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not token:
-            raise AuthError("WISTIA_API_TOKEN is not set: create an API token in Wistia and export it")
+            raise AuthError(
+                "WISTIA_API_TOKEN is not set: create an API token in Wistia and export it"
+            )
         self.base_url = base_url.rstrip("/")
         self._token = token
         self.limiter = limiter or SlidingWindowLimiter(600, 60.0)

@@ -1,0 +1,370 @@
+"""The query layer (ARCHITECTURE §12): one `Warehouse.query(sql, params)` over DuckDB or Athena.
+
+The dashboard's SQL (all in `services.queries`) names tables `gold.<table>` and
+`silver.<table>` and takes `?` parameters. `DuckDBWarehouse` serves those names as views over
+the Parquet files under the data root; `AthenaWarehouse` rewrites the schema qualifiers to the
+Glue databases and sends the parameters to Athena as execution parameters. Either way, values
+never become part of the SQL text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+log = logging.getLogger("wvi.services.warehouse")
+
+# Columns (and DuckDB types) each view exposes: ARCHITECTURE §8, plus the one Silver table the
+# dashboard reads. A column missing from the files reads as NULL; extra columns are ignored.
+GOLD_TABLES: dict[str, dict[str, str]] = {
+    "dim_media": {
+        "media_id": "VARCHAR",
+        "title": "VARCHAR",
+        "url": "VARCHAR",
+        "channel": "VARCHAR",
+        "created_at": "TIMESTAMP",
+        "duration_seconds": "DOUBLE",
+        "folder_name": "VARCHAR",
+    },
+    "dim_visitor": {
+        "visitor_id": "VARCHAR",
+        "ip_address": "VARCHAR",
+        "country": "VARCHAR",
+        "region": "VARCHAR",
+        "city": "VARCHAR",
+        "browser": "VARCHAR",
+        "platform": "VARCHAR",
+        "is_mobile": "BOOLEAN",
+        "first_seen_at": "TIMESTAMP",
+        "last_seen_at": "TIMESTAMP",
+    },
+    "fact_media_engagement": {
+        "media_id": "VARCHAR",
+        "visitor_id": "VARCHAR",
+        "date": "DATE",
+        "play_count": "BIGINT",
+        "total_watch_time_seconds": "DOUBLE",
+        "watched_percent": "DOUBLE",
+        "max_watched_percent": "DOUBLE",
+    },
+    "fact_media_daily": {
+        "media_id": "VARCHAR",
+        "date": "DATE",
+        "channel": "VARCHAR",
+        "load_count": "BIGINT",
+        "play_count": "BIGINT",
+        "play_rate": "DOUBLE",
+        "hours_watched": "DOUBLE",
+        "unique_visitors": "BIGINT",
+        "avg_engagement": "DOUBLE",
+    },
+    "media_metrics_summary": {
+        "media_id": "VARCHAR",
+        "media_name": "VARCHAR",
+        "load_date": "DATE",
+        "total_plays": "BIGINT",
+        "total_loads": "BIGINT",
+        "total_visitors": "BIGINT",
+        "play_rate": "DOUBLE",
+        "engagement": "DOUBLE",
+    },
+}
+SILVER_TABLES: dict[str, dict[str, str]] = {
+    "media_engagement": {
+        "media_id": "VARCHAR",
+        "engagement": "DOUBLE",
+        "engagement_data": "BIGINT[]",
+        "rewatch_data": "BIGINT[]",
+        "load_date": "DATE",
+    },
+}
+SCHEMAS: dict[str, dict[str, dict[str, str]]] = {"gold": GOLD_TABLES, "silver": SILVER_TABLES}
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse could not be configured or a query failed."""
+
+
+class Warehouse(Protocol):
+    """What the dashboard needs from a SQL engine."""
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """Run one statement with positional `?` parameters and return its rows."""
+        ...
+
+    def refresh(self) -> None:
+        """Make data written since the last call visible (a no-op where it always is)."""
+        ...
+
+
+# ------------------------------------------------------------------------------------ DuckDB
+class DuckDBWarehouse:
+    """An in-memory DuckDB database with views `gold.<table>` / `silver.<table>` over Parquet.
+
+    Views read `<root>/<schema>/<table>/[<key>=<value>/...]*.parquet`; the partition values
+    come from the folder names (Hive style). A table without files is an empty view with the
+    documented columns. Each query runs on its own cursor, so sessions in different threads
+    can query at once; `refresh()` (also run when the views are older than
+    `max_age_seconds`) re-creates the views, which picks up tables that appeared since.
+    """
+
+    def __init__(self, data_root: str | os.PathLike[str], *, max_age_seconds: float = 30.0):
+        import duckdb
+
+        root = str(data_root)
+        if "://" in root:
+            raise WarehouseError(
+                f"the DuckDB warehouse reads a local data root, not {root!r}; "
+                "set WVI_WAREHOUSE=athena for data on S3"
+            )
+        self.root = Path(root).expanduser().resolve()
+        self.max_age_seconds = max_age_seconds
+        self._con = duckdb.connect(":memory:")
+        # Spark writes UTC instants; read them as UTC wall time, whatever the machine's zone.
+        self._con.execute("SET GLOBAL TimeZone = 'UTC'")
+        self._lock = threading.RLock()
+        self._refreshed_at = -math.inf
+        self.sources: dict[str, str | None] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """(Re-)create every view from the files now on disk."""
+        with self._lock:
+            cursor = self._con.cursor()
+            try:
+                for schema, tables in SCHEMAS.items():
+                    cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                    for table, columns in tables.items():
+                        pattern = parquet_glob(self.root / schema / table)
+                        sql = _view_sql(cursor, f"{schema}.{table}", columns, pattern)
+                        cursor.execute(sql)
+                        self.sources[f"{schema}.{table}"] = pattern
+            finally:
+                cursor.close()
+            self._refreshed_at = time.monotonic()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """Run `sql` with positional parameters on a fresh cursor."""
+        import duckdb
+
+        _check_params(params)
+        if time.monotonic() - self._refreshed_at > self.max_age_seconds:
+            self.refresh()
+        try:
+            return self._execute(sql, params)
+        except duckdb.IOException:
+            # Files went away under a view (a table rewritten or removed): re-read the layout.
+            self.refresh()
+            return self._execute(sql, params)
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> pd.DataFrame:
+        with self._lock:
+            cursor = self._con.cursor()
+        try:
+            return cursor.execute(sql, list(params)).df()
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        """Close the database."""
+        self._con.close()
+
+
+def parquet_glob(table_dir: Path) -> str | None:
+    """A glob for the table's Parquet files, or None when it has none.
+
+    The partition layout is read from the first data file found (`date=*/*.parquet`,
+    `*.parquet`). Names starting with `_` or `.` are skipped, like Spark and Hive do, so
+    `_temporary/` and `.spark-staging-*/` work folders of a write in progress never count.
+    """
+    if not table_dir.is_dir():
+        return None
+    for folder, dirs, files in os.walk(table_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
+        if any(f.endswith(".parquet") and not f.startswith(("_", ".")) for f in files):
+            relative = Path(folder).relative_to(table_dir).parts
+            if not all("=" in part for part in relative):
+                return None
+            keys = [f"{part.split('=', 1)[0]}=*" for part in relative]
+            return str(table_dir.joinpath(*keys, "*.parquet"))
+    return None
+
+
+def _view_sql(cursor: Any, name: str, columns: Mapping[str, str], pattern: str | None) -> str:
+    if pattern is None:
+        select = ", ".join(f'CAST(NULL AS {kind}) AS "{col}"' for col, kind in columns.items())
+        return f"CREATE OR REPLACE VIEW {name} AS SELECT {select} WHERE 1 = 0"
+    source = f"read_parquet('{_literal(pattern)}', hive_partitioning = true)"
+    present = {row[0] for row in cursor.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    select = ", ".join(
+        f'TRY_CAST("{col}" AS {kind}) AS "{col}"'
+        if col in present
+        else f'CAST(NULL AS {kind}) AS "{col}"'
+        for col, kind in columns.items()
+    )
+    return f"CREATE OR REPLACE VIEW {name} AS SELECT {select} FROM {source}"
+
+
+def _literal(text: str) -> str:
+    return text.replace("'", "''")
+
+
+# ------------------------------------------------------------------------------------ Athena
+class AthenaWarehouse:
+    """Athena through pyathena: qmark execution parameters, server-side result reuse.
+
+    `gold.` / `silver.` in the SQL become the configured Glue databases (rewritten with
+    sqlglot, so only table references change). Parameter values are rendered as SQL literals
+    (strings quoted, quotes doubled) and sent as `ExecutionParameters`, never spliced into
+    the query text.
+    """
+
+    def __init__(
+        self,
+        *,
+        database: str = "wistia_gold",
+        silver_database: str = "wistia_silver",
+        workgroup: str | None = None,
+        output_location: str | None = None,
+        region: str | None = None,
+        result_reuse_minutes: int = 60,
+        poll_interval: float = 1.0,
+        **connect_kwargs: Any,
+    ) -> None:
+        if not workgroup and not output_location:
+            raise WarehouseError("Athena needs WVI_ATHENA_WORKGROUP or WVI_ATHENA_OUTPUT")
+        self.databases = {"gold": database, "silver": silver_database}
+        self.result_reuse_minutes = result_reuse_minutes
+        self._connect_kwargs = dict(
+            schema_name=database,
+            work_group=workgroup,
+            s3_staging_dir=output_location,
+            region_name=region,
+            poll_interval=poll_interval,
+            result_reuse_enable=True,
+            result_reuse_minutes=result_reuse_minutes,
+            **connect_kwargs,
+        )
+        self._connection: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def connection(self) -> Any:
+        """The pyathena connection (opened on first use; shared, its boto3 client is)."""
+        with self._lock:
+            if self._connection is None:
+                from pyathena import connect
+
+                kwargs = {k: v for k, v in self._connect_kwargs.items() if v is not None}
+                self._connection = connect(**kwargs)
+            return self._connection
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """Run `sql` on Athena (a new cursor per call) and return the rows as a DataFrame."""
+        from pyathena.pandas.cursor import PandasCursor
+
+        _check_params(params)
+        text = athena_sql(sql, tuple(sorted(self.databases.items())))
+        cursor = self.connection.cursor(PandasCursor)
+        try:
+            cursor.execute(
+                text,
+                [athena_literal(v) for v in params] or None,
+                paramstyle="qmark",
+                result_reuse_enable=True,
+                result_reuse_minutes=self.result_reuse_minutes,
+            )
+            return cursor.as_pandas()
+        finally:
+            cursor.close()
+
+    def refresh(self) -> None:
+        """Nothing to do: Athena plans every query from the Glue catalog."""
+
+
+@lru_cache(maxsize=256)
+def athena_sql(sql: str, databases: tuple[tuple[str, str], ...]) -> str:
+    """`sql` with the schema qualifiers replaced by Glue databases, in Athena's dialect."""
+    import sqlglot
+    from sqlglot import exp
+
+    mapping = dict(databases)
+
+    def qualify(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and node.db in mapping:
+            node.set("db", exp.to_identifier(mapping[node.db]))
+        return node
+
+    tree = sqlglot.parse_one(sql, read="athena")
+    return tree.transform(qualify).sql(dialect="athena")
+
+
+def athena_literal(value: Any) -> str:
+    """A Python value as Athena SQL literal text, for one execution parameter."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise WarehouseError(f"not a finite number: {value!r}")
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return "'" + value.isoformat(sep=" ") + "'"
+    if isinstance(value, dt.date):
+        return "'" + value.isoformat() + "'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise WarehouseError(f"unsupported parameter type: {type(value).__name__}")
+
+
+def _check_params(params: Sequence[Any]) -> None:
+    if isinstance(params, str | bytes | Mapping):
+        raise TypeError("params must be a sequence of positional values for the ? markers")
+
+
+# ------------------------------------------------------------------------------------ choice
+def make_warehouse(
+    env: Mapping[str, str] | None = None, *, data_root: str | None = None
+) -> Warehouse:
+    """The warehouse `WVI_WAREHOUSE` names: `duckdb` (default) or `athena`."""
+    env = os.environ if env is None else env
+    kind = (env.get("WVI_WAREHOUSE") or "duckdb").strip().lower()
+    if kind == "duckdb":
+        return DuckDBWarehouse(data_root or env.get("WVI_DATA_ROOT") or "./data")
+    if kind == "athena":
+        return AthenaWarehouse(
+            database=env.get("WVI_ATHENA_DATABASE") or "wistia_gold",
+            silver_database=env.get("WVI_ATHENA_SILVER_DATABASE") or "wistia_silver",
+            workgroup=env.get("WVI_ATHENA_WORKGROUP") or None,
+            output_location=env.get("WVI_ATHENA_OUTPUT") or None,
+            region=env.get("WVI_AWS_REGION") or env.get("AWS_REGION") or None,
+        )
+    raise WarehouseError(f"WVI_WAREHOUSE must be duckdb or athena, not {kind!r}")
+
+
+__all__ = [
+    "GOLD_TABLES",
+    "SILVER_TABLES",
+    "AthenaWarehouse",
+    "DuckDBWarehouse",
+    "Warehouse",
+    "WarehouseError",
+    "athena_literal",
+    "athena_sql",
+    "make_warehouse",
+    "parquet_glob",
+]

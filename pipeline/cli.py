@@ -13,9 +13,6 @@ from datetime import date
 
 from pipeline import __version__
 
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
-
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -59,6 +56,18 @@ def _window_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="days to pull for a media with no watermark yet (default 30, "
         "WVI_BACKFILL_DAYS; events reach back at most 730 days)",
+    )
+    parser.add_argument(
+        "--data-root", metavar="PATH", help="directory or s3://bucket/prefix (WVI_DATA_ROOT)"
+    )
+
+
+def _load_date_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--load-date",
+        type=_date,
+        metavar="DATE",
+        help="the load date (a run's --as-of) to process (default: yesterday, UTC)",
     )
     parser.add_argument(
         "--data-root", metavar="PATH", help="directory or s3://bucket/prefix (WVI_DATA_ROOT)"
@@ -110,6 +119,66 @@ def build_parser() -> argparse.ArgumentParser:
     commit.add_argument("--data-root", metavar="PATH", help="directory or s3://bucket/prefix")
     _common(commit)
 
+    run = commands.add_parser(
+        "run",
+        help="one full local run: ingest -> silver -> gold -> checks -> commit watermarks",
+        description="Run the whole pipeline locally under a lock (one run at a time), keeping a "
+        "record in runs/<run_id>.json. Incremental by default: each media's window starts 3 days "
+        "before its watermark. Watermarks move only when every step succeeded.",
+    )
+    _window_arguments(run)
+    run.add_argument(
+        "--run-id", metavar="ID", help="use this run id (the Admin page passes the one it queued)"
+    )
+    _common(run)
+
+    transform = commands.add_parser(
+        "transform",
+        help="rebuild silver and gold for one load date from bronze",
+        description="Bronze -> Silver -> Gold for one load date, from every complete bronze run "
+        "of that date. Idempotent; watermarks are not touched.",
+    )
+    _load_date_arguments(transform)
+    _common(transform)
+
+    check = commands.add_parser(
+        "check",
+        help="run the quality checks for one load date and print them",
+        description="Blocking checks (keys unique and not null, fact -> dim references, "
+        "plays <= loads, fractions within 0-1) and warnings (engagement vs daily plays, "
+        "quarantined records). Exit 1 when a blocking check fails.",
+    )
+    _load_date_arguments(check)
+    _common(check)
+
+    users = commands.add_parser(
+        "users",
+        help="manage dashboard users (bcrypt hashes and roles in WVI_USERS_FILE)",
+        description="Add, remove or list the dashboard's users. The file "
+        "(WVI_USERS_FILE, default .streamlit/users.yaml, git-ignored) holds bcrypt hashes only.",
+    )
+    users_commands = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    add = users_commands.add_parser(
+        "add",
+        help="add a user (prompts for the password, or reads it with --password-stdin)",
+        description="Add a dashboard user. Without --password-stdin the password is asked for "
+        "twice on the terminal; it must be 8-72 bytes.",
+    )
+    add.add_argument("username")
+    add.add_argument("--role", choices=["viewer", "admin"], required=True, help="what they see")
+    add.add_argument("--name", help="display name (default: the username)")
+    add.add_argument("--email", help="optional e-mail")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    add.add_argument("--replace", action="store_true", help="replace an existing user")
+    _common(add)
+    remove = users_commands.add_parser("remove", help="remove a user")
+    remove.add_argument("username")
+    _common(remove)
+    listing = users_commands.add_parser("list", help="list users and roles (never hashes)")
+    _common(listing)
+
     demo = commands.add_parser(
         "demo",
         help="run the product end to end on the embedded default (simulator + local data)",
@@ -136,7 +205,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "simulate": commands.simulate,
         "ingest": commands.ingest,
         "commit": commands.commit,
+        "run": commands.run,
+        "transform": commands.transform,
+        "check": commands.check,
         "demo": commands.demo,
+        "users": commands.users,
     }
     return handlers[args.command](args)
 

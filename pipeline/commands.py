@@ -99,6 +99,148 @@ def commit(args: argparse.Namespace) -> int:
     return 0
 
 
+def run(args: argparse.Namespace) -> int:
+    from pipeline.lock import RunInProgress
+    from pipeline.runner import RunOptions, run_pipeline
+
+    settings = load_settings(data_root=args.data_root)
+    options = RunOptions(
+        as_of=args.as_of or default_as_of(),
+        start_date=args.start_date,
+        end_date=args.end_date,
+        backfill_days=args.backfill_days,
+        run_id=args.run_id,
+    )
+    try:
+        with stream_progress(args.quiet) as progress:
+            record = run_pipeline(settings, options, progress=progress)
+    except RunInProgress as exc:
+        fail(str(exc))
+        return EXIT_FAILED
+    except AuthError as exc:
+        fail(str(exc))
+        return EXIT_CONFIG
+    except Exception as exc:
+        fail(_short(exc))
+        return EXIT_FAILED
+    if not args.quiet:
+        _print_steps(record)
+    return 0
+
+
+def transform(args: argparse.Namespace) -> int:
+    from pipeline import jobs
+    from pipeline.spark import get_spark
+
+    settings = load_settings(data_root=args.data_root)
+    load_date = args.load_date or default_as_of()
+    try:
+        spark = get_spark(settings.data_root)
+        silver = jobs.bronze_to_silver(spark, settings.data_root, load_date)
+        gold = jobs.silver_to_gold(spark, settings.data_root, load_date)
+    except Exception as exc:
+        fail(_short(exc))
+        return EXIT_FAILED
+    if not args.quiet:
+        stdout.print(f"silver ({load_date}): {silver['rows']}")
+        stdout.print(f"gold   ({load_date}): {gold['rows']}")
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    from pipeline import jobs
+    from pipeline.spark import get_spark
+
+    settings = load_settings(data_root=args.data_root)
+    load_date = args.load_date or default_as_of()
+    try:
+        report = jobs.run_quality_checks(
+            get_spark(settings.data_root), settings.data_root, load_date
+        )
+    except Exception as exc:
+        fail(_short(exc))
+        return EXIT_FAILED
+    if not args.quiet:
+        table = Table(title=f"quality checks, load_date {load_date}")
+        for column in ("check", "table", "level", "status", "failed", "details"):
+            table.add_column(column)
+        for c in report.checks:
+            table.add_row(c.name, c.table, c.level, c.status, str(c.failed), c.details)
+        stdout.print(table)
+    if not report.passed:
+        fail(report.summary())
+        return EXIT_FAILED
+    return 0
+
+
+def _print_steps(record: dict) -> None:
+    table = Table(title=f"run {record['run_id']} {record['status']} (as of {record['as_of']})")
+    for column in ("step", "status", "seconds", "rows"):
+        table.add_column(column)
+    for step in record["steps"]:
+        rows = step.get("rows") or {}
+        table.add_row(
+            step["name"],
+            step["status"],
+            f"{step.get('seconds', 0):.1f}",
+            ", ".join(f"{k}={v:,}" for k, v in rows.items() if isinstance(v, int)),
+        )
+    stdout.print(table)
+
+
+def _short(exc: BaseException, limit: int = 400) -> str:
+    """One line of at most `limit` characters (Spark errors carry whole JVM stack traces)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def users(args: argparse.Namespace) -> int:
+    from services import users as accounts
+
+    path = accounts.users_file()
+    try:
+        if args.users_command == "add":
+            password = _read_password(args.password_stdin)
+            accounts.add_user(
+                path,
+                args.username,
+                args.role,
+                args.name,
+                password,
+                email=args.email,
+                replace=args.replace,
+            )
+            if not args.quiet:
+                stdout.print(f"added {args.username} ({args.role}) to {path}")
+        elif args.users_command == "remove":
+            accounts.remove_user(path, args.username)
+            if not args.quiet:
+                stdout.print(f"removed {args.username} from {path}")
+        else:
+            table = Table(title=str(path))
+            for column in ("username", "name", "role"):
+                table.add_column(column)
+            for user in accounts.list_users(path):
+                table.add_row(user.username, user.name, user.role)
+            stdout.print(table)
+    except (accounts.UserError, ValueError, EOFError) as exc:
+        fail(str(exc))
+        return EXIT_CONFIG
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    import getpass
+    import sys
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
 def demo(args: argparse.Namespace) -> int:
     """Simulator in-process + ingestion into the data root; later stages build on this."""
     from pipeline.simulator import SimulatorConfig, SimulatorServer
@@ -139,4 +281,4 @@ def _secret(value: str):
     return SecretStr(value)
 
 
-__all__ = ["commit", "demo", "ingest", "simulate"]
+__all__ = ["check", "commit", "demo", "ingest", "run", "simulate", "transform", "users"]

@@ -85,3 +85,30 @@ def test_help_explains_each_command():
     ingest_help = run_cli("ingest", "--help", env={}).stdout
     for flag in ("--as-of", "--start-date", "--end-date", "--backfill-days", "--quiet"):
         assert flag in ingest_help
+
+
+def test_users_add_list_remove(tmp_path):
+    env = {"WVI_USERS_FILE": str(tmp_path / "users.yaml")}
+
+    def users(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pipeline", "users", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            timeout=60,
+        )
+
+    added = users("add", "ann", "--role", "admin", "--password-stdin", stdin="long-enough-pw\n")
+    assert added.returncode == 0, added.stderr
+    listed = users("list")
+    assert "ann" in listed.stdout and "admin" in listed.stdout
+    assert "long-enough-pw" not in (tmp_path / "users.yaml").read_text()
+    assert "$2b$" in (tmp_path / "users.yaml").read_text()
+    refused = users("add", "bob", "--role", "viewer", "--password-stdin", stdin="short\n")
+    assert refused.returncode == 2 and "8 characters" in refused.stderr
+    bad_role = users("add", "bob", "--role", "owner", "--password-stdin", stdin="x" * 10)
+    assert bad_role.returncode == 2
+    assert users("remove", "ann").returncode == 0
+    assert "ann" not in users("list").stdout

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.errors import AnalysisException
+from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -64,14 +66,15 @@ def ensure_table(spark: SparkSession, database: str, spec: TableSpec, path: str)
     and the same location; anything else is a `CatalogError`, never a silent re-create.
     """
     name = qualified(database, spec.name)
-    if spark.catalog.tableExists(spec.name, database):
-        existing = [f.name for f in spark.table(name).schema.fields]
+    described = _describe(spark, database, spec.name)
+    if described is not None:
+        existing, details = described
         if existing != spec.columns:
             raise CatalogError(
                 f"{database}.{spec.name} has columns {existing}, expected {spec.columns}; "
                 "migrate or drop the table (its data stays at its external path)"
             )
-        location = describe_table(spark, database, spec.name).get("Location", "")
+        location = details.get("Location", "")
         if location and _norm_path(location) != _norm_path(path):
             raise CatalogError(
                 f"{database}.{spec.name} points at {location}, not {path}; "
@@ -88,50 +91,88 @@ def ensure_table(spark: SparkSession, database: str, spec: TableSpec, path: str)
         f"CREATE TABLE IF NOT EXISTS {name} ({columns}) USING parquet{partitioned} "
         f"LOCATION '{_escape(path)}'"
     )
-    if spec.partition_by:
+    if spec.partition_by and _has_files(spark, path):
         # Data already at the path (a lost local metastore, a new catalog over old files).
         spark.sql(f"ALTER TABLE {name} RECOVER PARTITIONS")
     return True
 
 
 def write_table(
-    spark: SparkSession, df: DataFrame, database: str, spec: TableSpec, path: str
-) -> bool:
+    spark: SparkSession,
+    df: DataFrame,
+    database: str,
+    spec: TableSpec,
+    path: str,
+    *,
+    ensure: bool = True,
+) -> int:
     """Replace the partitions of `spec` present in `df` (the whole table if unpartitioned).
 
-    Returns True if the table had to be created first.
+    Creates the table first if needed (`ensure=False`: the caller already did). Returns the
+    number of rows written (observed during the write: no extra pass over the data).
     """
-    created = ensure_table(spark, database, spec, path)
+    if ensure:
+        ensure_table(spark, database, spec, path)
     spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
-    ordered = df.select(
-        *[
-            df[c].cast(f.dataType).alias(c)
-            for c, f in zip(spec.columns, spec.schema.fields, strict=True)
-        ]
-    )
-    ordered.write.mode("overwrite").insertInto(qualified(database, spec.name))
-    return created
+    fields = spec.schema.fields
+    ordered = df.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in fields])
+    observation = Observation()
+    observed = ordered.observe(observation, F.count(F.lit(1)).alias("rows"))
+    observed.write.mode("overwrite").insertInto(qualified(database, spec.name))
+    return int(observation.get.get("rows", 0))
 
 
 def describe_table(spark: SparkSession, database: str, table: str) -> dict[str, str]:
     """The `DESCRIBE TABLE EXTENDED` details ('Created Time', 'Location', 'Type', ...)."""
-    rows = spark.sql(f"DESCRIBE TABLE EXTENDED {qualified(database, table)}").collect()
+    described = _describe(spark, database, table)
+    if described is None:
+        raise CatalogError(f"no table {database}.{table}")
+    return described[1]
+
+
+def _describe(
+    spark: SparkSession, database: str, table: str
+) -> tuple[list[str], dict[str, str]] | None:
+    """(columns in order, details) of a table in one metastore call; None if it is missing."""
+    try:
+        rows = spark.sql(f"DESCRIBE TABLE EXTENDED {qualified(database, table)}").collect()
+    except AnalysisException as exc:
+        if "TABLE_OR_VIEW_NOT_FOUND" in str(exc) or "not found" in str(exc).lower():
+            return None
+        raise
+    columns: list[str] = []
     details: dict[str, str] = {}
-    in_details = False
+    section = "columns"
     for row in rows:
         key = (row.col_name or "").strip()
         if key.startswith("# Detailed Table Information"):
-            in_details = True
-            continue
-        if in_details and key and not key.startswith("#"):
+            section = "details"
+        elif not key or key.startswith("#"):
+            section = "details" if section == "details" else "other"
+        elif section == "columns":
+            columns.append(key)
+        elif section == "details":
             details[key] = (row.data_type or "").strip()
-    return details
+    return columns, details
 
 
 def partitions(spark: SparkSession, database: str, table: str) -> list[str]:
     """The table's partitions as `col=value` strings, sorted."""
     rows = spark.sql(f"SHOW PARTITIONS {qualified(database, table)}").collect()
     return sorted(row[0] for row in rows)
+
+
+def partition_values(spark: SparkSession, database: str, table: str) -> list[str]:
+    """The values of a table's single partition column, sorted (metadata only)."""
+    return sorted(p.split("=", 1)[1] for p in partitions(spark, database, table))
+
+
+def _has_files(spark: SparkSession, path: str) -> bool:
+    """Whether `path` exists and holds anything (through Hadoop's FileSystem: local or S3)."""
+    jvm = spark.sparkContext._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    return bool(fs.exists(hadoop_path) and len(fs.listStatus(hadoop_path)) > 0)
 
 
 def _escape(value: str) -> str:
@@ -150,6 +191,7 @@ __all__ = [
     "describe_table",
     "ensure_database",
     "ensure_table",
+    "partition_values",
     "partitions",
     "qualified",
     "write_table",

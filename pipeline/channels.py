@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
@@ -108,20 +107,24 @@ def _read(path: Path) -> ChannelRules:
     return ChannelRules.from_dict(yaml.safe_load(path.read_text()) or {})
 
 
+_UTM_SOURCE = re.compile(r"[?&]utm_source=([^&#]*)")
+_HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/?#:]*)")
+
+
 def traffic_source(embed_url: str | None) -> str | None:
-    """`utm_source` of the URL, else its host without `www.`; lowercase; None if neither."""
+    """`utm_source` of the URL, else its host without `www.`; lowercase; None if neither.
+
+    No percent-decoding, exactly like the Spark expression that Silver uses.
+    """
     if not embed_url:
         return None
-    try:
-        parts = urlsplit(embed_url.strip())
-    except ValueError:
-        return None
-    utm = parse_qs(parts.query).get("utm_source", [""])[0].strip()
-    if utm:
-        return utm.lower()
-    host = (parts.hostname or "").lower()
-    host = host[4:] if host.startswith("www.") else host
-    return host or None
+    utm = _UTM_SOURCE.search(embed_url)
+    if utm and utm.group(1).strip(" "):
+        return utm.group(1).strip(" ").lower()
+    host = _HOST.match(embed_url)
+    name = host.group(1).lower() if host else ""
+    name = name[4:] if name.startswith("www.") else name
+    return name or None
 
 
 def majority_source(counts: Mapping[str | None, int]) -> str | None:

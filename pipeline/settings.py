@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     backoff_max_seconds: float = Field(default=60.0, alias="WVI_BACKOFF_MAX", ge=0)
     overlap_days: int = Field(default=3, alias="WVI_OVERLAP_DAYS", ge=0)
     backfill_days: int = Field(default=30, alias="WVI_BACKFILL_DAYS", ge=1, le=730)
+    silver_db: str = Field(
+        default="wistia_silver", alias="WVI_SILVER_DB", pattern=r"^[a-z_][a-z0-9_]*$"
+    )
+    gold_db: str = Field(default="wistia_gold", alias="WVI_GOLD_DB", pattern=r"^[a-z_][a-z0-9_]*$")
+    pii: str = Field(default="masked", alias="WVI_PII", pattern=r"^(masked|raw|hashed)$")
+    max_quarantined: int = Field(default=0, alias="WVI_MAX_QUARANTINED", ge=0)
     request_timeout_seconds: float = Field(default=30.0, alias="WVI_REQUEST_TIMEOUT", gt=0)
 
     @field_validator("wistia_api_base_url")

@@ -19,8 +19,13 @@ RUNTIME_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
     "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
-    "hive.exec.dynamic.partition": "true",
-    "hive.exec.dynamic.partition.mode": "nonstrict",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # Above 8000 bytes of bytecode the JVM does not JIT-compile a method: let Spark split a
+    # stage whose generated code is that big instead of running it interpreted (the event
+    # validation is; 2.5x faster here).
+    "spark.sql.codegen.hugeMethodLimit": "8000",
+    # Write partitioned output with a few open writers per task instead of sorting it first.
+    "spark.sql.maxConcurrentOutputFileWriters": "16",
 }
 
 LOCAL_CONF = {
@@ -35,6 +40,10 @@ LOCAL_CONF = {
     "spark.sql.files.maxPartitionBytes": str(64 * 1024 * 1024),
     "spark.sql.parquet.compression.codec": "snappy",
 }
+
+
+# Throughput collector: ~10% faster than the default G1 on the 1M-event bench (2 cores).
+JAVA_OPTS = "-XX:+UseParallelGC"
 
 
 def on_glue() -> bool:
@@ -70,7 +79,10 @@ def get_spark(data_root: str, app_name: str = "wvi") -> SparkSession:
                 "spark.hadoop.javax.jdo.option.ConnectionURL",
                 f"jdbc:derby:;databaseName={spark_dir / 'metastore_db'};create=true",
             )
-            .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={derby}")
+            .config(
+                "spark.driver.extraJavaOptions",
+                f"-Dderby.system.home={derby} {os.environ.get('WVI_SPARK_JAVA_OPTS', JAVA_OPTS)}",
+            )
         )
     for key, value in RUNTIME_CONF.items():
         builder = builder.config(key, value)

@@ -38,3 +38,6 @@ def settings_for(server: SimulatorServer, data_root, **overrides) -> Settings:
 def simulator():
     with SimulatorServer(sim_config()) as server:
         yield server
+
+
+from tests.spark_fixture import spark  # noqa: E402, F401  (one Spark session per test run)

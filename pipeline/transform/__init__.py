@@ -1,0 +1,1 @@
+"""Pure transforms: Bronze → Silver (validate, rename, cast, dedupe) and Silver → Gold."""

@@ -1,0 +1,1 @@
+from tests.pipeline.transform.scenario import scenario  # noqa: F401

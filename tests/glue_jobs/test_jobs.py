@@ -1,0 +1,102 @@
+"""Each Glue script, called as Glue calls it, writes what the job step writes.
+
+The shared scenario (tests/pipeline/transform/scenario.py) processes loads L1 and L2 with
+the `pipeline.jobs` steps, then re-runs L1 through `glue_jobs.bronze_to_silver.main` and
+`glue_jobs.silver_to_gold.main` with Glue-style argv. The scripts run in this process, so
+they share the test session's Spark (`get_spark` returns the running session).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from glue_jobs import ingest, quality_checks
+from pipeline.ingest import IngestResult
+from pipeline.quality import CheckResult, QualityCheckFailed, QualityReport
+from pipeline.state import WATERMARKS, Watermarks, save_pending
+from pipeline.storage import LocalStorage
+from tests.pipeline.transform.scenario import L1, RUN_A, RUN_B, glue_argv
+
+
+def test_glue_scripts_write_the_same_tables_as_the_job_steps(scenario):
+    # Re-running L1 through the scripts, after L1 and L2 went through the steps, leaves
+    # every table exactly as the steps left it.
+    assert scenario.silver_rerun == scenario.silver_l2
+    assert scenario.gold_rerun == scenario.gold_l2
+    results = scenario.results
+    assert results["silver_rerun"]["rows"] == results["silver_l1"]["rows"]
+    assert results["gold_rerun"]["rows"] == results["gold_l1"]["rows"]
+    assert results["gold_rerun"]["dates"] == results["gold_l1"]["dates"]
+    assert scenario.created_rerun == scenario.created_l1  # no table re-created
+
+
+def test_quality_job_passes_and_commits_the_watermarks(spark, scenario, capsys):
+    storage = LocalStorage(scenario.root)
+    save_pending(storage, RUN_A, Watermarks({"events": {"m": "2026-05-02"}}))
+    save_pending(storage, RUN_B, Watermarks({"events": {"m": "2026-05-01", "n": "2026-05-02"}}))
+    dbs = ("--silver_db", scenario.silver_db, "--gold_db", scenario.gold_db)
+    report = quality_checks.main(glue_argv("quality_checks", str(scenario.root), L1, *dbs))
+    assert report.passed
+    streams = json.loads(storage.get(WATERMARKS))["streams"]
+    assert streams == {"events": {"m": "2026-05-02", "n": "2026-05-02"}}
+    assert not list(storage.list("state/pending"))
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [entry["step"] for entry in logged] == ["quality_checks", "commit_watermarks"]
+    assert logged[1]["result"]["runs"] == [RUN_A, RUN_B]
+
+
+def test_quality_job_fails_on_a_blocking_failure_and_commits_nothing(monkeypatch, tmp_path):
+    report = QualityReport("2026-05-02", [CheckResult.of("unique_key", "dim_media", "blocking", 2)])
+    monkeypatch.setattr("pipeline.jobs.run_quality_checks", lambda *a, **k: report)
+    monkeypatch.setattr("pipeline.spark.get_spark", lambda *a, **k: None)
+    committed = []
+    monkeypatch.setattr(
+        "pipeline.jobs.commit_pending_watermarks", lambda *a: committed.append(a) or []
+    )
+    with pytest.raises(QualityCheckFailed, match="unique_key on dim_media"):
+        quality_checks.main(glue_argv("quality_checks", str(tmp_path), L1))
+    assert committed == []
+
+
+class FakeSecrets:
+    def __init__(self, value: str):
+        self.value = value
+
+    def get_secret_value(self, SecretId):  # boto3's argument name
+        assert SecretId == "wvi/wistia-token"
+        return {"SecretString": self.value}
+
+
+def test_ingest_job_reads_the_token_from_secrets_manager(monkeypatch, tmp_path, capsys):
+    seen = {}
+
+    def fake_ingest(settings, storage, options):
+        seen.update(settings=settings, storage=storage, options=options)
+        return IngestResult("run-1", options.as_of, "complete", "m.json", {}, {"total": {}})
+
+    monkeypatch.setattr("pipeline.ingest.ingest", fake_ingest)
+    secret = FakeSecrets(json.dumps({"WISTIA_API_TOKEN": "tok-123"}))
+    argv = glue_argv(
+        "ingest",
+        str(tmp_path),
+        date(2026, 5, 2),
+        "--wistia_secret_id",
+        "wvi/wistia-token",
+        "--media_ids",
+        "gskhw4w4lm,v08dlrgr7v",
+    )
+    summary = ingest.main(argv, secrets_client=secret)
+    settings = seen["settings"]
+    assert settings.wistia_api_token.get_secret_value() == "tok-123"
+    assert settings.data_root == str(tmp_path)
+    assert settings.media_ids == ("gskhw4w4lm", "v08dlrgr7v")
+    assert seen["options"].as_of == date(2026, 5, 2)
+    assert seen["storage"].root == str(tmp_path.resolve())
+    assert summary["run_id"] == "run-1"
+    assert "tok-123" not in capsys.readouterr().out
+    assert ingest.read_token("wvi/wistia-token", FakeSecrets("plain-token")) == "plain-token"
+    with pytest.raises(ValueError, match="WISTIA_API_TOKEN"):
+        ingest.read_token("wvi/wistia-token", FakeSecrets('{"other": "x"}'))

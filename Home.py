@@ -1,0 +1,110 @@
+"""Wistia Video Insights — the dashboard's entry point: page config, login, router (§15).
+
+`streamlit run Home.py`. A visitor who is not signed in gets only the login form; a signed-in
+user gets the pages of their role (Admin is registered for admins only, and guards itself
+too), the sidebar filters and a logout button. Everything here runs on every rerun, around
+whichever page is shown.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+import streamlit_authenticator as stauth
+
+from app import auth, data, ui
+
+HERE = Path(__file__).resolve().parent
+# Not `pages/`: Streamlit serves a `pages/` folder the legacy way (each file its own page,
+# without this router or its login) until the first st.navigation call of the process, and
+# AppTest does so on every run.
+PAGES = HERE / "app_pages"
+
+
+# (url path, title, icon); the first is the default page, the last is for admins only.
+PAGES_SPEC = (
+    ("overview", "Overview", ":material/dashboard:"),
+    ("channels", "Channels", ":material/compare_arrows:"),
+    ("trends", "Trends", ":material/show_chart:"),
+    ("media", "Media", ":material/movie:"),
+    ("admin", "Admin", ":material/settings:"),
+)
+ADMIN_PAGE = "admin"
+# The authenticator's cookie component renders zero-height iframes (keys init/set/delete);
+# hidden, they still run, without leaving a gap above every page.
+HIDE_COOKIE_FRAMES = "<style>.st-key-init, .st-key-set, .st-key-delete {display: none}</style>"
+
+
+def app_pages(user: auth.User) -> list[st.Page]:
+    """The page files `user` may open: Admin only for admins."""
+    return [
+        st.Page(PAGES / f"{name}.py", title=title, icon=icon, url_path=name, default=i == 0)
+        for i, (name, title, icon) in enumerate(PAGES_SPEC)
+        if name != ADMIN_PAGE or user.is_admin
+    ]
+
+
+def refuse(message: str) -> None:
+    """The app can't run as configured: say why and show nothing else."""
+
+    def configuration_error() -> None:
+        st.error(f"The dashboard is not configured: {message}")
+
+    st.navigation([st.Page(configuration_error, title="Not configured")], position="hidden").run()
+
+
+def main() -> None:
+    """One rerun: configure, authenticate, route."""
+    st.set_page_config(
+        page_title="Wistia Video Insights",
+        page_icon=":material/smart_display:",
+        layout="wide",
+        menu_items={"About": "Wistia Video Insights — video KPIs from the Wistia Stats API."},
+    )
+    try:
+        settings = auth.load_settings()
+    except Exception as exc:  # CookieKeyError, UserError: refuse with the reason
+        refuse(str(exc))
+        return
+    st.html(HIDE_COOKIE_FRAMES)
+    authenticator = auth.make_authenticator(settings)
+    cookie_box = st.container()  # where the logout's cookie deletion renders (see auth)
+    user = auth.current_user(authenticator, settings)
+    if user is not None:
+        filters_box = st.sidebar.container()  # filters above the account, decided below
+        st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
+        if auth.logout_button(authenticator, cookie_box):
+            user = None
+    if user is None:
+        show_login(authenticator, settings)
+        return
+    st.session_state[auth.USER_KEY] = user
+    current = st.navigation(app_pages(user))
+    if current.url_path != ADMIN_PAGE:  # the Admin page has no use for the filters
+        with filters_box:
+            ui.sidebar_filters(data.status())
+    current.run()
+
+
+def show_login(authenticator: stauth.Authenticate, settings: auth.AuthSettings) -> None:
+    """Only the login form, whatever URL was asked for.
+
+    Every page's URL is registered (hidden) to show the form, so a deep link gets the form
+    instead of a "page not found" dialog, and stays where it was once the user is signed in
+    (a page's identity is its URL path). What the user may then open is decided by
+    `app_pages` alone.
+    """
+
+    def sign_in() -> None:
+        auth.login_form(authenticator, settings)
+
+    st.session_state.pop(auth.USER_KEY, None)
+    forms = [
+        st.Page(sign_in, title="Sign in", url_path=name, default=i == 0)
+        for i, (name, _, _) in enumerate(PAGES_SPEC)
+    ]
+    st.navigation(forms, position="hidden").run()
+
+
+main()

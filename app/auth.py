@@ -1,0 +1,260 @@
+"""Login with streamlit-authenticator 0.4.2, roles from the users file, page guards (§15).
+
+How a session gets in:
+- The users file (`services.users`, bcrypt hashes, roles viewer/admin) is read on every rerun,
+  so a removed user or a changed role takes effect at once; roles never come from the cookie.
+- `Authenticate` is created once per rerun, in `Home.py` only (its CookieManager component has
+  a fixed key, so a second instance in one rerun is a DuplicateWidgetID). Passwords are
+  pre-hashed (`auto_hash=False`) and `login_sleep_time=0`: both keep the first run fast, which
+  is what keeps deep links working after a refresh (authenticator issue #179).
+- The re-login cookie is a JWT signed with the cookie key (≥ 32 bytes). The library's own check
+  lets some forged tokens through to code that then raises (an `alg` other than HS256, a
+  missing or mistyped claim, an unknown user → `LoginError`), so `verified_token` replaces it:
+  anything but a well-formed, HS256-signed, unexpired token naming a current user is ignored
+  and the visitor gets the login form.
+- Every page calls `require_user` (and Admin `require_user(ADMIN)`) itself: a page must never
+  depend on the router alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import jwt
+import streamlit as st
+import streamlit_authenticator as stauth
+
+from services import users
+
+COOKIE_NAME = "wvi_auth"
+COOKIE_EXPIRY_DAYS = 7.0
+ADMIN = "admin"
+USER_KEY = "wvi_user"  # the signed-in `User`, set by Home.py on every rerun
+MAX_TOKEN_CHARS = 4096
+# Keys streamlit-authenticator keeps in session_state (cleared when a user disappears).
+AUTH_KEYS = ("name", "authentication_status", "username", "email", "roles")
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """What the login needs: the users (as the authenticator wants them) and the cookie key."""
+
+    credentials: dict[str, Any]
+    cookie_key: str
+    users_file: str
+    demo: bool
+
+
+@dataclass(frozen=True)
+class User:
+    """The signed-in user; roles come from the users file on every rerun."""
+
+    username: str
+    name: str
+    roles: tuple[str, ...]
+
+    @property
+    def is_admin(self) -> bool:
+        """True for admins."""
+        return ADMIN in self.roles
+
+    @property
+    def role(self) -> str:
+        """`admin` or `viewer`, for display."""
+        return ADMIN if self.is_admin else "viewer"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> AuthSettings:
+    """Users and cookie key; raises `CookieKeyError` / `UserError` with a message to show."""
+    env = os.environ if env is None else env
+    path = users.users_file(env)
+    return AuthSettings(
+        credentials=users.load_credentials(path),
+        cookie_key=users.cookie_key(env, _secrets()),
+        users_file=str(path),
+        demo=users.demo_mode(env),
+    )
+
+
+def _secrets() -> dict[str, Any]:
+    """`st.secrets` as a plain dict; empty when there is no secrets.toml."""
+    try:
+        return {key: st.secrets[key] for key in st.secrets}
+    except Exception:  # no secrets file (FileNotFoundError / StreamlitSecretNotFoundError)
+        return {}
+
+
+def make_authenticator(settings: AuthSettings) -> stauth.Authenticate:
+    """The authenticator for this rerun, with the strict cookie check swapped in."""
+    authenticator = stauth.Authenticate(
+        settings.credentials,
+        cookie_name=COOKIE_NAME,
+        cookie_key=settings.cookie_key,
+        cookie_expiry_days=COOKIE_EXPIRY_DAYS,
+        auto_hash=False,
+        login_sleep_time=0,
+    )
+    usernames = frozenset(settings.credentials.get("usernames") or {})
+    # The login view calls `cookie_controller.get_cookie()`; ours verifies strictly.
+    authenticator.cookie_controller.get_cookie = partial(
+        _cookie_token, settings.cookie_key, usernames
+    )
+    return authenticator
+
+
+def _cookie_token(key: str, usernames: Collection[str]) -> dict[str, Any] | None:
+    """The verified re-login token from this request's cookie, or None."""
+    if st.session_state.get("logout"):  # the library's rule: no cookie re-login after logout
+        return None
+    try:
+        raw = st.context.cookies.get(COOKIE_NAME)
+    except Exception:  # no request context (bare mode)
+        return None
+    return verified_token(raw, key, usernames)
+
+
+def verified_token(
+    raw: object, key: str, usernames: Collection[str], now: float | None = None
+) -> dict[str, Any] | None:
+    """The token's claims if `raw` is an HS256 JWT signed with `key`, unexpired, for a user
+    in `usernames`; otherwise None (never an exception)."""
+    if not isinstance(raw, str) or not raw or len(raw) > MAX_TOKEN_CHARS:
+        return None
+    try:
+        claims = jwt.decode(raw, key, algorithms=["HS256"])
+    except Exception:  # jwt.PyJWTError and anything odd in a forged token
+        return None
+    username, expires = claims.get("username"), claims.get("exp_date")
+    if not isinstance(username, str) or username not in usernames:
+        return None
+    if isinstance(expires, bool) or not isinstance(expires, int | float):
+        return None
+    if expires <= (time.time() if now is None else now):
+        return None
+    return {"username": username, "exp_date": expires}
+
+
+def current_user(authenticator: stauth.Authenticate, settings: AuthSettings) -> User | None:
+    """The signed-in user after a cookie re-login attempt; None shows the login form."""
+    try:
+        authenticator.login(location="unrendered", key="wvi_login")
+    except Exception:  # LoginError etc.: treat as not signed in, the form says the rest
+        return None
+    if not st.session_state.get("authentication_status"):
+        return None
+    username = str(st.session_state.get("username") or "")
+    entry = (settings.credentials.get("usernames") or {}).get(username)
+    if entry is None:  # removed from the users file since they logged in
+        sign_out_silently()
+        return None
+    roles = tuple(str(r) for r in entry.get("roles") or ())
+    return User(username=username, name=str(entry.get("name") or username), roles=roles)
+
+
+def sign_out_silently() -> None:
+    """Forget the session's login (without touching the cookie)."""
+    for key in AUTH_KEYS:
+        st.session_state[key] = None
+    st.session_state.pop(USER_KEY, None)
+
+
+def login_form(authenticator: stauth.Authenticate, settings: AuthSettings) -> None:
+    """The login form (in a centred column), plus what to do when there are no users yet."""
+    with st.columns([1, 2, 1])[1]:
+        _login_form(authenticator, settings)
+
+
+def _login_form(authenticator: stauth.Authenticate, settings: AuthSettings) -> None:
+    if not settings.credentials.get("usernames"):
+        st.warning(
+            f"No dashboard users in `{settings.users_file}` yet. Add one with "
+            "`python -m pipeline users add NAME --role admin`."
+        )
+    try:
+        authenticator.login(location="main", key="wvi_login", fields=_LOGIN_FIELDS)
+    except Exception as exc:  # LoginError: too many attempts and the like
+        st.error(str(exc))
+        return
+    status = st.session_state.get("authentication_status")
+    if status is False:
+        st.error("Username or password is incorrect.")
+    elif status:
+        # The cookie component reruns the app once the cookie is written; the button is
+        # only a fallback if that rerun does not come.
+        st.success(f"Signed in as {st.session_state.get('name')}.")
+        st.button("Open the dashboard", key="wvi_continue")
+    elif settings.demo:
+        st.caption(
+            "Demo mode: `make demo` prints the demo users' passwords "
+            "(kept in `.demo_users.json` under the data root)."
+        )
+
+
+_LOGIN_FIELDS = {
+    "Form name": "Sign in to Wistia Video Insights",
+    "Username": "Username",
+    "Password": "Password",
+    "Login": "Sign in",
+}
+
+
+def logout_button(authenticator: stauth.Authenticate, cookie_box: Any) -> bool:
+    """The sidebar's logout button; True when it was just pressed (the session is cleared
+    and the cookie deletion is on its way to the browser).
+
+    The deletion is a component rendered into `cookie_box`, a container Home.py keeps at a
+    fixed place: rendered inline it would shift the page by one element on the next rerun,
+    and Streamlit would briefly show the login form twice.
+    """
+    if not st.sidebar.button("Log out", key="wvi_logout"):
+        return False
+    with cookie_box:
+        authenticator.logout(location="unrendered")
+    st.session_state.pop(USER_KEY, None)
+    return True
+
+
+def require_user(role: str | None = None) -> User:
+    """The page guard: the signed-in user (with `role` if given), else refuse and stop."""
+    user = st.session_state.get(USER_KEY)
+    if not isinstance(user, User) or not st.session_state.get("authentication_status"):
+        _to_router()
+        st.warning("Please sign in first.")
+        st.stop()
+    if role is not None and role not in user.roles:
+        st.error(f"This page is for {role}s only.")
+        st.stop()
+    return user
+
+
+def _to_router() -> None:
+    """Send a page that ran without the router back to it.
+
+    Should a `pages/` folder ever appear next to Home.py, Streamlit would serve its files the
+    legacy way (each its own page, without Home.py) until the first `st.navigation` call of
+    the process; switching to the entry point then gets the visitor to the login.
+    """
+    # In the normal case the router is in charge and Home.py is no page: nothing to do.
+    with contextlib.suppress(Exception):
+        st.switch_page("Home.py")
+
+
+__all__ = [
+    "ADMIN",
+    "COOKIE_NAME",
+    "AuthSettings",
+    "User",
+    "current_user",
+    "load_settings",
+    "login_form",
+    "logout_button",
+    "make_authenticator",
+    "require_user",
+    "verified_token",
+]

@@ -1,0 +1,202 @@
+"""What the pages read, cached: the warehouse once per process, query results for a while.
+
+The warehouse (`services.warehouse.make_warehouse`, from `WVI_WAREHOUSE` / `WVI_DATA_ROOT` /
+the Athena settings) is a `st.cache_resource` keyed by those settings. Every query result is a
+`st.cache_data` entry keyed by the same settings, the query's name and its arguments, kept
+`QUERY_TTL` seconds; `clear_cache()` drops them all when a pipeline run completes. The
+settings are part of the keys because the cache is process-wide: two apps (or two tests) on
+different data roots must not see each other's numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from services import kpis, queries
+from services.control import PipelineControl, make_pipeline_control
+from services.filters import Period
+from services.kpis import KpiSummary
+from services.warehouse import Warehouse, make_warehouse
+
+QUERY_TTL = 300  # seconds; a completed run clears the cache sooner (Admin page)
+WAREHOUSE_ENV = (
+    "WVI_WAREHOUSE",
+    "WVI_DATA_ROOT",
+    "WVI_ATHENA_WORKGROUP",
+    "WVI_ATHENA_OUTPUT",
+    "WVI_ATHENA_DATABASE",
+    "WVI_ATHENA_SILVER_DATABASE",
+    "WVI_AWS_REGION",
+    "AWS_REGION",
+)
+WarehouseSettings = tuple[tuple[str, str], ...]
+
+# name → services function taking the warehouse first. Only these run through the cache.
+_QUERIES: dict[str, Callable[..., Any]] = {
+    "data_range": queries.data_range,
+    "media_list": queries.media_list,
+    "channel_list": queries.channel_list,
+    "kpi_summary": kpis.kpi_summary,
+    "channel_comparison": kpis.channel_comparison,
+    "media_breakdown": queries.media_breakdown,
+    "daily_trend": queries.daily_trend,
+    "weekly_trend": queries.weekly_trend,
+    "media_daily": queries.media_daily,
+    "retention_curve": queries.retention_curve,
+    "top_countries": queries.top_countries,
+    "devices": queries.devices,
+    "latest_media_summary": queries.latest_media_summary,
+}
+
+
+@dataclass(frozen=True)
+class DataStatus:
+    """Whether there is gold data: its first and last day, or why it can't be read."""
+
+    first: date | None = None
+    last: date | None = None
+    error: str | None = None
+
+    @property
+    def has_data(self) -> bool:
+        """True when fact_media_daily has at least one day."""
+        return self.error is None and self.last is not None
+
+
+def warehouse_settings() -> WarehouseSettings:
+    """The environment variables that choose the warehouse, as a hashable cache key."""
+    return tuple((name, os.environ[name]) for name in WAREHOUSE_ENV if os.environ.get(name))
+
+
+@st.cache_resource(show_spinner=False)
+def _warehouse(settings: WarehouseSettings) -> Warehouse:
+    return make_warehouse(dict(settings))
+
+
+def warehouse() -> Warehouse:
+    """The process's warehouse for the current settings."""
+    return _warehouse(warehouse_settings())
+
+
+@st.cache_data(ttl=QUERY_TTL, show_spinner=False, max_entries=1024)
+def _cached(settings: WarehouseSettings, name: str, args: tuple[Any, ...]) -> Any:
+    return _QUERIES[name](_warehouse(settings), *args)
+
+
+def _query(name: str, *args: Any) -> Any:
+    return _cached(warehouse_settings(), name, args)
+
+
+def clear_cache() -> None:
+    """Forget every cached result and re-read the gold layout (after a pipeline run)."""
+    _cached.clear()
+    with contextlib.suppress(Exception):  # a broken configuration is reported by `status()`
+        warehouse().refresh()
+
+
+def status() -> DataStatus:
+    """The gold data's date range, or the error that keeps it from being read."""
+    try:
+        first, last = _query("data_range")
+    except Exception as exc:  # misconfigured warehouse, unreadable files: say so, don't crash
+        return DataStatus(error=" ".join(str(exc).split()) or type(exc).__name__)
+    return DataStatus(first, last)
+
+
+# ------------------------------------------------------------------------------ lists
+def media_list() -> pd.DataFrame:
+    """dim_media: media_id, title, channel, url, duration_seconds, created_at, folder_name."""
+    return _query("media_list")
+
+
+def channel_list() -> list[str]:
+    """The channels media are assigned to, sorted."""
+    return _query("channel_list")
+
+
+# ------------------------------------------------------------------------------ KPIs
+def kpi_summary(
+    period: Period, channel: str | None = None, media_id: str | None = None
+) -> KpiSummary:
+    """The period's KPIs, the previous period's and the deltas (§9)."""
+    return _query("kpi_summary", period, channel, media_id)
+
+
+def channel_comparison(period: Period, channels: tuple[str, ...]) -> dict[str, KpiSummary]:
+    """A KpiSummary per channel, in the order given."""
+    return _query("channel_comparison", period, channels)
+
+
+# ------------------------------------------------------------------------------ series
+def media_breakdown(period: Period, channel: str | None = None) -> pd.DataFrame:
+    """Per media: plays, loads, hours, play_rate, unique_visitors, engagement."""
+    return _query("media_breakdown", period, channel)
+
+
+def trend(
+    period: Period, grain: str = "daily", channel: str | None = None, media_id: str | None = None
+) -> pd.DataFrame:
+    """Per day (`date`) or per ISO week (`week`): the KPI columns."""
+    name = "weekly_trend" if grain == "weekly" else "daily_trend"
+    return _query(name, period, channel, media_id)
+
+
+def media_daily(media_id: str, period: Period) -> pd.DataFrame:
+    """One media's days: date, loads, plays, play_rate, hours, unique_visitors, engagement."""
+    return _query("media_daily", media_id, period)
+
+
+def retention_curve(media_id: str, period: Period) -> tuple[pd.DataFrame, str]:
+    """(curve, source) with source `wistia`, `watched_percent` or `none`."""
+    return _query("retention_curve", media_id, period)
+
+
+def top_countries(period: Period, media_id: str, limit: int = 10) -> pd.DataFrame:
+    """country, visitors, plays for one media."""
+    return _query("top_countries", period, media_id, limit)
+
+
+def devices(period: Period, media_id: str) -> pd.DataFrame:
+    """device (Desktop/Mobile), visitors, plays for one media."""
+    return _query("devices", period, media_id)
+
+
+def latest_media_summary(media_id: str) -> pd.DataFrame:
+    """The media's latest lifetime snapshot (media_metrics_summary)."""
+    return _query("latest_media_summary", media_id)
+
+
+# ------------------------------------------------------------------------------ runs
+def pipeline_control() -> PipelineControl:
+    """The configured pipeline control (`WVI_ORCHESTRATOR`, local by default)."""
+    return make_pipeline_control()
+
+
+__all__ = [
+    "QUERY_TTL",
+    "DataStatus",
+    "channel_comparison",
+    "channel_list",
+    "clear_cache",
+    "devices",
+    "kpi_summary",
+    "latest_media_summary",
+    "media_breakdown",
+    "media_daily",
+    "media_list",
+    "pipeline_control",
+    "retention_curve",
+    "status",
+    "top_countries",
+    "trend",
+    "warehouse",
+    "warehouse_settings",
+]

@@ -182,8 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="run the product end to end on the embedded default (simulator + local data)",
-        description="Start the simulator in-process, ingest its account into the data root and "
-        "print where everything went. No token or cloud account needed.",
+        description="Start the simulator in-process, run the whole pipeline on its account "
+        "(bronze, silver, gold, checks), create a demo viewer and admin, print their "
+        "credentials and serve the dashboard at http://localhost:8501. No token or cloud "
+        "account needed.",
     )
     demo.add_argument("--data-root", metavar="PATH", help="where to write (default ./data)")
     demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
@@ -191,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=_positive, default=90, help="days of history (default 90)")
     demo.add_argument(
         "--backfill-days", type=_positive, default=60, help="days to ingest (default 60)"
+    )
+    demo.add_argument(
+        "--app-port", type=int, default=8501, help="port of the dashboard (default 8501)"
+    )
+    demo.add_argument(
+        "--no-app", action="store_true", help="build the data and demo users, do not serve the app"
     )
     _common(demo)
     return parser

@@ -136,8 +136,13 @@ def transform(args: argparse.Namespace) -> int:
     load_date = args.load_date or default_as_of()
     try:
         spark = get_spark(settings.data_root)
-        silver = jobs.bronze_to_silver(spark, settings.data_root, load_date)
-        gold = jobs.silver_to_gold(spark, settings.data_root, load_date)
+        dbs = {"silver_db": settings.silver_db}
+        silver = jobs.bronze_to_silver(
+            spark, settings.data_root, load_date, pii=settings.pii, **dbs
+        )
+        gold = jobs.silver_to_gold(
+            spark, settings.data_root, load_date, gold_db=settings.gold_db, **dbs
+        )
     except Exception as exc:
         fail(_short(exc))
         return EXIT_FAILED
@@ -155,7 +160,12 @@ def check(args: argparse.Namespace) -> int:
     load_date = args.load_date or default_as_of()
     try:
         report = jobs.run_quality_checks(
-            get_spark(settings.data_root), settings.data_root, load_date
+            get_spark(settings.data_root),
+            settings.data_root,
+            load_date,
+            silver_db=settings.silver_db,
+            gold_db=settings.gold_db,
+            max_quarantined=settings.max_quarantined,
         )
     except Exception as exc:
         fail(_short(exc))
@@ -242,37 +252,70 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def demo(args: argparse.Namespace) -> int:
-    """Simulator in-process + ingestion into the data root; later stages build on this."""
-    from pipeline.simulator import SimulatorConfig, SimulatorServer
+    """The product end to end on the embedded default: simulator → pipeline → dashboard.
 
-    data_root = args.data_root or os.environ.get("WVI_DATA_ROOT", "./data")
+    The simulator keeps running while the app is served, so that runs started from the Admin
+    page (which spawn `python -m pipeline run` with this environment) reach it too.
+    """
+    from pipeline.runner import RunOptions, run_pipeline
+    from pipeline.simulator import SimulatorConfig, SimulatorServer
+    from pipeline.simulator.truth import write_truth
+
+    data_root = str(Path(args.data_root or os.environ.get("WVI_DATA_ROOT", "./data")).resolve())
     today = datetime.now(UTC).date()
     config = SimulatorConfig(
         port=0, seed=args.seed, medias=args.medias, days=args.days, today=today
     )
     with SimulatorServer(config) as server:
-        truth_path = Path(data_root) / "simulator" / "truth.json"
-        truth_path.parent.mkdir(parents=True, exist_ok=True)
-        from pipeline.simulator.truth import write_truth
-
-        write_truth(server.account, truth_path)
+        truth_path = write_truth(server.account, Path(data_root) / "simulator" / "truth.json")
+        env = {
+            "WVI_DEMO": "1",
+            "WVI_DATA_ROOT": data_root,
+            "WISTIA_API_BASE_URL": server.base_url,
+            "WISTIA_API_TOKEN": config.token,
+        }
+        os.environ.update(env)  # the runner, the app and the runs it starts all read these
         if not args.quiet:
             stderr.print(f"simulator: {server.base_url} (seed {args.seed}, {args.medias} medias)")
-        settings = load_settings(
-            data_root=data_root,
-            wistia_api_base_url=server.base_url,
-            wistia_api_token=_secret(config.token),
-        )
-        options = IngestOptions(
-            as_of=today - timedelta(days=1), backfill_days=args.backfill_days, commit=True
-        )
-        result = _ingest(settings, options, quiet=args.quiet)
-    if isinstance(result, int):
-        return result
-    if not args.quiet:
-        _print_summary(result, settings)
-        stdout.print(f"truth:    {truth_path} (the simulator's exact expected totals)")
-    return 0
+        options = RunOptions(as_of=today - timedelta(days=1), backfill_days=args.backfill_days)
+        try:
+            with stream_progress(args.quiet) as progress:
+                record = run_pipeline(load_settings(), options, progress=progress)
+        except Exception as exc:
+            fail(_short(exc))
+            return EXIT_FAILED
+        credentials = _demo_users(data_root)
+        if not args.quiet:
+            _print_steps(record)
+            stdout.print(f"data:     {data_root} (bronze/, silver/, gold/, runs/, state/)")
+            stdout.print(f"truth:    {truth_path} (the simulator's exact expected totals)")
+            for username, password, role in credentials:
+                stdout.print(f"login:    {username} / {password} ({role})")
+        if args.no_app:
+            return 0
+        return _serve_app(args.app_port, args.quiet)
+
+
+def _demo_users(data_root: str) -> list[tuple[str, str, str]]:
+    from services.users import ensure_demo_users
+
+    return ensure_demo_users(state_dir=data_root)
+
+
+def _serve_app(port: int, quiet: bool) -> int:
+    """`streamlit run Home.py` in the foreground until Ctrl-C."""
+    import subprocess
+    import sys
+
+    home = Path(__file__).resolve().parent.parent / "Home.py"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(home), "--server.port", str(port)]
+    cmd += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    if not quiet:
+        stdout.print(f"app:      http://localhost:{port} (Ctrl-C to stop)")
+    try:
+        return subprocess.call(cmd, cwd=home.parent)
+    except KeyboardInterrupt:
+        return 0
 
 
 def _secret(value: str):

@@ -180,14 +180,26 @@ def _run_steps(
         record.data["window"] = result.windows
         log.info("ingested %s requests", result.summary["total"].get("requests", 0))
     spark = (spark_factory or _default_spark)(settings.data_root)
+    root, silver_db, gold_db = settings.data_root, settings.silver_db, settings.gold_db
     with record.running("silver") as step:
-        step["rows"] = jobs.bronze_to_silver(spark, settings.data_root, load_date)
-        log.info("silver rows: %s", step["rows"])
+        silver = jobs.bronze_to_silver(
+            spark, root, load_date, silver_db=silver_db, pii=settings.pii
+        )
+        step["rows"] = silver["rows"]
+        log.info("silver rows: %s", silver["rows"])
     with record.running("gold") as step:
-        step["rows"] = jobs.silver_to_gold(spark, settings.data_root, load_date)
-        log.info("gold rows: %s", step["rows"])
+        gold = jobs.silver_to_gold(spark, root, load_date, silver_db=silver_db, gold_db=gold_db)
+        step["rows"] = gold["rows"]
+        log.info("gold rows: %s", gold["rows"])
     with record.running("checks") as step:
-        report = jobs.run_quality_checks(spark, settings.data_root, load_date)
+        report = jobs.run_quality_checks(
+            spark,
+            root,
+            load_date,
+            gold_db=gold_db,
+            silver_db=silver_db,
+            max_quarantined=settings.max_quarantined,
+        )
         record.data["quality"] = report.to_dict()
         step["rows"] = {"checks": len(report.checks), "warnings": len(report.warnings)}
         log.info(report.summary())

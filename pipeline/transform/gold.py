@@ -277,16 +277,24 @@ def build_fact_media_daily(
     play_count ÷ load_count (null when there were no loads); unique_visitors = distinct
     visitors of that media-day's events (0 without events); avg_engagement = mean
     percent_viewed of those events (null without events); channel from dim_media. A media-day
-    with events but no by_date row keeps null counts.
+    with events but no by_date row keeps null counts. by_date rows dated before the media was
+    created are dropped: Wistia answers every day asked for, so without this the rows a table
+    holds would depend on the windows the runs happened to request.
     """
     from_events = events.groupBy("media_id", "date").agg(
         F.countDistinct("visitor_id").alias("unique_visitors"),
         exact_avg(F.col("percent_viewed")).alias("avg_engagement"),
     )
-    daily = media_daily.select("media_id", "date", "load_count", "play_count", "hours_watched")
-    channels = F.broadcast(dim_media.select("media_id", "channel"))
+    media = F.broadcast(
+        dim_media.select("media_id", "channel", F.to_date("created_at").alias("_created"))
+    )
+    daily = (
+        media_daily.join(media.select("media_id", "_created"), "media_id", "left")
+        .where(F.col("_created").isNull() | (F.col("date") >= F.col("_created")))
+        .select("media_id", "date", "load_count", "play_count", "hours_watched")
+    )
     joined = daily.join(from_events, ["media_id", "date"], "full_outer")
-    joined = joined.join(channels, "media_id", "left")
+    joined = joined.join(media.drop("_created"), "media_id", "left")
     return joined.select(
         "media_id",
         "channel",

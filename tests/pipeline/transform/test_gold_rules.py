@@ -64,3 +64,24 @@ def test_majority_source_per_media(spark):
     )
     got = {r.media_id: r.majority_source for r in majority_sources(df).collect()}
     assert got == {"a": "facebook", "b": "aa"}
+
+
+def test_fact_media_daily_drops_by_date_rows_before_the_media_existed(spark):
+    from datetime import date, datetime
+
+    from pipeline.transform.gold import build_fact_media_daily
+
+    daily = spark.createDataFrame(
+        [("a", date(2026, 5, d), 0 if d < 3 else 4, 0 if d < 3 else 2, 0.0) for d in (1, 2, 3)]
+        + [("b", date(2026, 5, 1), 1, 1, 0.1)],
+        "media_id string, date date, load_count bigint, play_count bigint, hours_watched double",
+    )
+    events = spark.createDataFrame(
+        [], "media_id string, date date, visitor_id string, percent_viewed double"
+    )
+    dim_media = spark.createDataFrame(
+        [("a", "YouTube", datetime(2026, 5, 3, 23, 30))],  # "b" is unknown: its rows stay
+        "media_id string, channel string, created_at timestamp",
+    )
+    facts = build_fact_media_daily(daily, events, dim_media).collect()
+    assert sorted((r.media_id, r.date.day) for r in facts) == [("a", 3), ("b", 1)]

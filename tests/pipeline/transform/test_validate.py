@@ -13,6 +13,7 @@ import tempfile
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import functions as F
@@ -32,9 +33,22 @@ MEDIA = "media00001"
 MISSING = object()  # "leave the field out"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def pages_dir():
+    """One folder for every page this module writes (Spark reads lazily: it must outlive each
+    test's DataFrames), removed when the module is done."""
+    global PAGES_DIR
+    with tempfile.TemporaryDirectory(prefix="wvi-validate-") as folder:
+        PAGES_DIR = Path(folder)
+        yield PAGES_DIR
+
+
+PAGES_DIR: Path
+
+
 def read_page(spark, records, stream: str = "events", media_id: str | None = MEDIA):
     """Write one page the way Bronze stores it and read it back with the job's reader."""
-    root = Path(tempfile.mkdtemp(prefix="wvi-validate-"))
+    root = Path(tempfile.mkdtemp(dir=PAGES_DIR))
     key = f"bronze/{stream}/load_date={LOAD}/run_id=r1/part-00001.json"
     (root / key).parent.mkdir(parents=True)
     (root / key).write_text(json.dumps(records))

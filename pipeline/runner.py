@@ -185,11 +185,11 @@ def _run_steps(
         silver = jobs.bronze_to_silver(
             spark, root, load_date, silver_db=silver_db, pii=settings.pii
         )
-        step["rows"] = silver["rows"]
+        step["rows"], step["timings"] = silver["rows"], silver["timings"]
         log.info("silver rows: %s", silver["rows"])
     with record.running("gold") as step:
         gold = jobs.silver_to_gold(spark, root, load_date, silver_db=silver_db, gold_db=gold_db)
-        step["rows"] = gold["rows"]
+        step["rows"], step["timings"] = gold["rows"], gold["timings"]
         log.info("gold rows: %s", gold["rows"])
     with record.running("checks") as step:
         report = jobs.run_quality_checks(

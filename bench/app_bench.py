@@ -1,0 +1,163 @@
+"""Dashboard benchmarks (issue 4). Reproduce with `python -m bench.app_bench` after
+`python -m bench.pipeline_bench --only full` (it reads that run's gold: ~1 million events).
+
+(queries) server-side time of each page's warehouse calls, as the page makes them on a cold
+          cache (DuckDB over the gold Parquet, no Streamlit cache), `--repeat` times each:
+          p50 and p95 per page.
+(render)  time from the click on "Sign in" until the Overview is fully drawn in Debian's
+          Chromium (KPI cards shown, the script idle, no skeletons left, the charts drawn).
+          The first sign-in after the server starts meets empty query caches; the later ones
+          (new browser contexts: a new login each) are served from the TTL cache.
+
+Results are printed and written to bench/out/app.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.ingest_bench import OUT
+from bench.pipeline_bench import FULL_ROOT
+from services import kpis, queries
+from services.filters import Period
+from services.warehouse import DuckDBWarehouse, Warehouse
+
+Calls = list[Callable[[Warehouse], object]]
+
+
+def page_calls(warehouse: Warehouse) -> dict[str, Calls]:
+    """What each page asks the warehouse for with the default filters (last 30 days)."""
+    _, last = queries.data_range(warehouse)
+    period = Period(last - timedelta(days=29), last)
+    media_id = str(queries.media_list(warehouse)["media_id"].iloc[0])
+    sidebar: Calls = [queries.data_range, queries.media_list, queries.channel_list]
+    return {
+        "Overview": [
+            *sidebar,
+            lambda w: kpis.kpi_summary(w, period, None, None),
+            lambda w: queries.media_breakdown(w, period, None),
+            lambda w: queries.daily_trend(w, period, None, None),
+        ],
+        "Channels": [
+            *sidebar,
+            lambda w: kpis.channel_comparison(w, period, ("Facebook", "YouTube", "Other")),
+        ],
+        "Trends": [*sidebar, lambda w: queries.weekly_trend(w, period, None, None)],
+        "Media": [
+            *sidebar,
+            lambda w: queries.latest_media_summary(w, media_id),
+            lambda w: queries.media_daily(w, media_id, period),
+            lambda w: queries.retention_curve(w, media_id, period),
+            lambda w: queries.top_countries(w, period, media_id),
+            lambda w: queries.devices(w, period, media_id),
+        ],
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def bench_queries(data_root: Path, repeat: int) -> dict:
+    warehouse = DuckDBWarehouse(str(data_root))
+    result = {}
+    for page, calls in page_calls(warehouse).items():
+        for call in calls:  # warm-up: file metadata, DuckDB's own caches
+            call(warehouse)
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            for call in calls:
+                call(warehouse)
+            times.append((time.perf_counter() - started) * 1000)
+        result[page] = {
+            "queries": len(calls),
+            "p50_ms": round(statistics.median(times), 1),
+            "p95_ms": round(percentile(times, 0.95), 1),
+        }
+    return result
+
+
+def overview_drawn(page) -> bool:
+    """KPI cards present, script idle, no skeleton, every Plotly chart drawn."""
+    return bool(
+        page.evaluate(
+            """() => {
+            const app = document.querySelector("[data-testid='stApp']");
+            if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+            if (document.querySelectorAll("[data-testid='stMetric']").length < 4) return false;
+            if (document.querySelector("[data-testid='stSkeleton']")) return false;
+            const charts = document.querySelectorAll("[data-testid='stPlotlyChart']");
+            if (charts.length === 0) return false;
+            return [...charts].every(c => c.querySelector('.main-svg'));
+        }"""
+        )
+    )
+
+
+def bench_render(data_root: Path, logins: int) -> dict:
+    from services.users import add_user
+    from tests.browser import harness
+
+    with tempfile.TemporaryDirectory() as tmp:
+        users_file, password = Path(tmp) / "users.yaml", secrets.token_urlsafe(12)
+        add_user(users_file, "bench", "viewer", "Bench Viewer", password)
+        env = harness.app_environment(data_root, users_file, secrets.token_urlsafe(48))
+        server = harness.StreamlitServer(env, Path(tmp) / "server.log")
+        times = []
+        with server, harness.chromium() as browser:
+            for _ in range(logins):
+                context, page = harness.new_page(browser)
+                harness.open_url(page, server.url())
+                harness.login_form(page).fill("bench")
+                page.get_by_role("textbox", name="Password").fill(password)
+                started = time.perf_counter()
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_timeout(50)  # let the click's rerun begin
+                while not overview_drawn(page):
+                    page.wait_for_timeout(20)
+                times.append(round((time.perf_counter() - started) * 1000))
+                context.close()
+    warm = times[1:]
+    return {
+        "first_login_ms": times[0],
+        "later_logins_p50_ms": round(statistics.median(warm)) if warm else None,
+        "later_logins_max_ms": max(warm) if warm else None,
+        "logins": logins,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-root", type=Path, default=FULL_ROOT)
+    parser.add_argument("--repeat", type=int, default=50, help="timed rounds per page")
+    parser.add_argument("--logins", type=int, default=6, help="timed sign-ins")
+    args = parser.parse_args()
+    if not (args.data_root / "gold").is_dir():
+        parser.error(f"no gold under {args.data_root}: run python -m bench.pipeline_bench first")
+    results: dict[str, object] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpu_count": os.cpu_count(),
+        "data_root": str(args.data_root),
+    }
+    results["queries"] = bench_queries(args.data_root, args.repeat)
+    print(json.dumps(results["queries"], indent=2))
+    results["render"] = bench_render(args.data_root, args.logins)
+    print(json.dumps(results["render"], indent=2))
+    OUT.mkdir(exist_ok=True)
+    (OUT / "app.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -7,9 +7,8 @@ runner then rewrites it (running → succeeded / failed) keeping the queued fiel
 process id goes to `<run_id>.pid` and its stdout/stderr to `<run_id>.log`, so a run whose
 process died before the runner took over is shown as failed, with the end of that log.
 
-The AWS implementation (a `GluePipelineControl` over start_workflow_run / get_workflow_run /
-get_workflow_runs) comes with the Glue orchestration issue; `WVI_ORCHESTRATOR=glue` is
-refused until then.
+`WVI_ORCHESTRATOR=glue` selects the AWS implementation instead, `GluePipelineControl` in
+services/glue_control.py (one Glue workflow run per pipeline run).
 """
 
 from __future__ import annotations
@@ -86,6 +85,7 @@ class StepView:
     finished_at: datetime | None = None
     seconds: float | None = None
     rows: Any = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -280,12 +280,17 @@ class LocalPipelineControl:
 def make_pipeline_control(
     env: Mapping[str, str] | None = None, *, data_root: str | None = None
 ) -> PipelineControl:
-    """The control `WVI_ORCHESTRATOR` names (only `local` for now)."""
+    """The control `WVI_ORCHESTRATOR` names: `local` (default) or `glue` (+ WVI_GLUE_WORKFLOW,
+    WVI_AWS_REGION / AWS_REGION)."""
     env = os.environ if env is None else env
     kind = (env.get("WVI_ORCHESTRATOR") or "local").strip().lower()
     if kind == "local":
         return LocalPipelineControl(data_root or env.get("WVI_DATA_ROOT") or "./data")
-    raise PipelineControlError(f"WVI_ORCHESTRATOR={kind!r} is not supported yet (use local)")
+    if kind == "glue":
+        from services.glue_control import GluePipelineControl  # boto3 only when asked for
+
+        return GluePipelineControl.from_env(env)
+    raise PipelineControlError(f"WVI_ORCHESTRATOR must be local or glue, not {kind!r}")
 
 
 # ---------------------------------------------------------------------- record → view

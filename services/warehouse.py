@@ -3,8 +3,8 @@
 The dashboard's SQL (all in `services.queries`) names tables `gold.<table>` and
 `silver.<table>` and takes `?` parameters. `DuckDBWarehouse` serves those names as views over
 the Parquet files under the data root; `AthenaWarehouse` rewrites the schema qualifiers to the
-Glue databases and sends the parameters to Athena as execution parameters. Either way, values
-never become part of the SQL text.
+Glue databases and binds the parameters itself (see its docstring for why). Either way a value
+can only ever be one literal: it never changes the statement's structure.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import numbers
 import os
 import threading
 import time
@@ -221,13 +222,33 @@ def _literal(text: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ Athena
+PARAMETER_MODES = ("inline", "execution")
+
+
 class AthenaWarehouse:
-    """Athena through pyathena: qmark execution parameters, server-side result reuse.
+    """Athena through pyathena's PandasCursor, with server-side result reuse.
 
     `gold.` / `silver.` in the SQL become the configured Glue databases (rewritten with
-    sqlglot, so only table references change). Parameter values are rendered as SQL literals
-    (strings quoted, quotes doubled) and sent as `ExecutionParameters`, never spliced into
-    the query text.
+    sqlglot, so only table references change). Every query names the workgroup and/or the
+    output location (`s3_staging_dir`) and asks for result reuse
+    (`ResultReuseByAgeConfiguration`, `result_reuse_minutes`).
+
+    How the `?` values reach Athena (`parameters=`):
+    - `"inline"` (default): each `?` token (found by sqlglot's tokenizer, so a `?` inside a
+      string or comment is left alone) is replaced by the value as a typed Trino literal:
+      strings single-quoted with quotes doubled (Trino has no backslash escapes), numbers,
+      dates as quoted ISO text, NULL, TRUE/FALSE; any other type is refused. Why not
+      execution parameters: Athena documents them only in WHERE clauses ("SELECT ? FROM
+      table is not supported"), and the KPI statements use one in the SELECT list (the
+      current/previous split). Inline values also make result reuse exact, since Athena
+      reuses a result only for the identical query string.
+    - `"execution"`: the text keeps its `?` and the values go as `ExecutionParameters`
+      (literal text each) — only for statements whose markers are all in WHERE clauses.
+
+    Result reuse needs Athena engine v3 and happens only within one workgroup with the same
+    result configuration; AWS documents that overriding the workgroup's result configuration
+    for a query disables it, so with a workgroup that has an output location, leave
+    `output_location` unset.
     """
 
     def __init__(
@@ -240,12 +261,16 @@ class AthenaWarehouse:
         region: str | None = None,
         result_reuse_minutes: int = 60,
         poll_interval: float = 1.0,
+        parameters: str = "inline",
         **connect_kwargs: Any,
     ) -> None:
         if not workgroup and not output_location:
             raise WarehouseError("Athena needs WVI_ATHENA_WORKGROUP or WVI_ATHENA_OUTPUT")
+        if parameters not in PARAMETER_MODES:
+            raise WarehouseError(f"parameters must be one of {PARAMETER_MODES}, not {parameters!r}")
         self.databases = {"gold": database, "silver": silver_database}
         self.result_reuse_minutes = result_reuse_minutes
+        self.parameters = parameters
         self._connect_kwargs = dict(
             schema_name=database,
             work_group=workgroup,
@@ -270,17 +295,28 @@ class AthenaWarehouse:
                 self._connection = connect(**kwargs)
             return self._connection
 
+    def statement(self, sql: str, params: Sequence[Any] = ()) -> tuple[str, list[str] | None]:
+        """What goes to Athena for `sql` and `params`: (query text, execution parameters)."""
+        _check_params(params)
+        text = athena_sql(sql, tuple(sorted(self.databases.items())))
+        if self.parameters == "inline":
+            return bind_literals(text, params), None
+        markers = len(_marker_tokens(text))
+        if markers != len(params):
+            raise WarehouseError(f"{markers} ? markers but {len(params)} values")
+        return text, [athena_literal(v) for v in params] or None
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         """Run `sql` on Athena (a new cursor per call) and return the rows as a DataFrame."""
         from pyathena.pandas.cursor import PandasCursor
 
-        _check_params(params)
-        text = athena_sql(sql, tuple(sorted(self.databases.items())))
+        text, execution_parameters = self.statement(sql, params)
         cursor = self.connection.cursor(PandasCursor)
         try:
+            # qmark style: pyathena then leaves the text alone (no %-formatting of values).
             cursor.execute(
                 text,
-                [athena_literal(v) for v in params] or None,
+                execution_parameters,
                 paramstyle="qmark",
                 result_reuse_enable=True,
                 result_reuse_minutes=self.result_reuse_minutes,
@@ -316,12 +352,12 @@ def athena_literal(value: Any) -> str:
         return "NULL"
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    if isinstance(value, int | Decimal):
-        return str(value)
-    if isinstance(value, float):
+    if isinstance(value, numbers.Integral):  # int and numpy integers
+        return str(int(value))
+    if isinstance(value, Decimal | float):
         if not math.isfinite(value):
             raise WarehouseError(f"not a finite number: {value!r}")
-        return repr(value)
+        return str(value) if isinstance(value, Decimal) else repr(float(value))
     if isinstance(value, dt.datetime):
         return "'" + value.isoformat(sep=" ") + "'"
     if isinstance(value, dt.date):
@@ -329,6 +365,34 @@ def athena_literal(value: Any) -> str:
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     raise WarehouseError(f"unsupported parameter type: {type(value).__name__}")
+
+
+def bind_literals(sql: str, params: Sequence[Any]) -> str:
+    """`sql` with its i-th `?` marker replaced by `athena_literal(params[i])`.
+
+    Markers are found with sqlglot's Athena tokenizer, so a `?` inside a string literal, a
+    quoted identifier or a comment is not one. The count must match exactly.
+    """
+    tokens = _marker_tokens(sql)
+    if len(tokens) != len(params):
+        raise WarehouseError(f"{len(tokens)} ? markers but {len(params)} values")
+    pieces, last = [], 0
+    for (start, end), value in zip(tokens, params, strict=True):
+        pieces += [sql[last:start], athena_literal(value)]
+        last = end
+    return "".join([*pieces, sql[last:]])
+
+
+def _marker_tokens(sql: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of the `?` placeholders in `sql`."""
+    import sqlglot
+    from sqlglot.tokens import TokenType
+
+    return [
+        (t.start, t.end + 1)
+        for t in sqlglot.tokenize(sql, read="athena")
+        if t.token_type == TokenType.PLACEHOLDER and sql[t.start : t.end + 1] == "?"
+    ]
 
 
 def _check_params(params: Sequence[Any]) -> None:
@@ -365,6 +429,7 @@ __all__ = [
     "WarehouseError",
     "athena_literal",
     "athena_sql",
+    "bind_literals",
     "make_warehouse",
     "parquet_glob",
 ]

@@ -49,6 +49,7 @@ def athena(moto_url, monkeypatch):
         region=REGION,
         poll_interval=0.05,
         result_reuse_minutes=30,
+        parameters="execution",
     )
     sent: list[dict] = []
     warehouse.connection.client.meta.events.register(

@@ -1,7 +1,8 @@
 """`python -m pipeline <command>`: the command-line interface (ARCHITECTURE §4).
 
 Exit status 0 on success; on failure one line on stderr saying why, and a non-zero code:
-2 for configuration or credential problems, 1 for everything else.
+2 for configuration or credential problems, 3 when `trigger` is refused because a run is
+already active, 1 for everything else (including a run that `trigger --wait` saw fail).
 """
 
 from __future__ import annotations
@@ -27,6 +28,16 @@ def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
     return number
 
 
@@ -72,6 +83,129 @@ def _load_date_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-root", metavar="PATH", help="directory or s3://bucket/prefix (WVI_DATA_ROOT)"
     )
+
+
+ORCHESTRATOR_HELP = (
+    "The orchestrator is WVI_ORCHESTRATOR: `local` (default; background `python -m pipeline "
+    "run` processes with records under <WVI_DATA_ROOT>/runs) or `glue` (runs of the Glue "
+    "workflow WVI_GLUE_WORKFLOW in WVI_AWS_REGION)."
+)
+
+
+def _orchestration_commands(commands: argparse._SubParsersAction) -> None:
+    trigger = commands.add_parser(
+        "trigger",
+        help="start a pipeline run through the configured orchestrator",
+        description="Start one pipeline run (ingest -> silver -> gold -> checks) and print its "
+        "run id. Only one run at a time: while one is queued or running, the start is "
+        f"refused (exit 3). {ORCHESTRATOR_HELP}",
+    )
+    _window_arguments(trigger)
+    trigger.add_argument(
+        "--wait",
+        action="store_true",
+        help="follow the run until it ends; exit 0 only if it succeeded (for CI and cron)",
+    )
+    trigger.add_argument(
+        "--poll-seconds",
+        type=_positive_float,
+        default=10.0,
+        metavar="S",
+        help="with --wait: seconds between status checks (default 10)",
+    )
+    trigger.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="MIN",
+        help="with --wait: stop waiting after MIN minutes and exit 1 (the run goes on); "
+        "default: wait until it ends",
+    )
+    _common(trigger)
+
+    status = commands.add_parser(
+        "status",
+        help="show one run: status, steps with durations and rows, error",
+        description=f"Show a run (the latest one when RUN_ID is omitted). {ORCHESTRATOR_HELP}",
+    )
+    status.add_argument("run_id", nargs="?", metavar="RUN_ID", help="default: the latest run")
+    status.add_argument("--data-root", metavar="PATH", help="local orchestrator: WVI_DATA_ROOT")
+    _common(status)
+
+    runs = commands.add_parser(
+        "runs",
+        help="list the latest runs, newest first",
+        description=f"List the latest runs with status, timing and error. {ORCHESTRATOR_HELP}",
+    )
+    runs.add_argument(
+        "-n", type=_positive, default=10, metavar="N", help="how many runs (default 10)"
+    )
+    runs.add_argument("--data-root", metavar="PATH", help="local orchestrator: WVI_DATA_ROOT")
+    _common(runs)
+
+
+def _deploy_command(commands: argparse._SubParsersAction) -> None:
+    deploy = commands.add_parser(
+        "deploy",
+        help="package the code and create or update the AWS stack",
+        description="Build the package (pipeline + glue_jobs, one zip), upload it and the four "
+        "Glue entry scripts to s3://<artifact bucket>/<prefix>/ (the keys the template's jobs "
+        "use), then create or update the CloudFormation stack of infra/wistia-insights.yaml "
+        "and wait for it. The artifact bucket must exist already. Credentials and region come "
+        "from the usual AWS settings; AWS_ENDPOINT_URL is honoured.",
+    )
+    deploy.add_argument(
+        "--stack-name",
+        metavar="NAME",
+        help="stack name, also the prefix of the Glue jobs, workflow and workgroup "
+        "(WVI_STACK_NAME, default wistia-insights; lower-case, at most 24 characters)",
+    )
+    deploy.add_argument(
+        "--artifact-bucket",
+        metavar="BUCKET",
+        help="existing bucket for the scripts and the package (WVI_ARTIFACT_BUCKET; required)",
+    )
+    deploy.add_argument(
+        "--artifact-prefix",
+        metavar="PREFIX",
+        help="key prefix in the artifact bucket (WVI_ARTIFACT_PREFIX, default: the stack name)",
+    )
+    deploy.add_argument(
+        "--region", metavar="REGION", help="AWS region (WVI_AWS_REGION, else the AWS default)"
+    )
+    deploy.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a stack parameter, repeatable (e.g. GitHubRepository=org/repo, which a new stack "
+        "needs); on updates, parameters not given keep their previous values",
+    )
+    deploy.add_argument(
+        "--role-arn",
+        metavar="ARN",
+        help="CloudFormation service role for the operation (default on updates: the stack's "
+        "CloudFormationRoleArn output; on creation: the caller's credentials)",
+    )
+    deploy.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (uploads, parameters, create or update) and change nothing",
+    )
+    deploy.add_argument(
+        "--poll-seconds",
+        type=_positive_float,
+        default=5.0,
+        metavar="S",
+        help="seconds between stack status checks (default 5)",
+    )
+    deploy.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=60.0,
+        metavar="MIN",
+        help="give up waiting for the stack after MIN minutes (default 60)",
+    )
+    _common(deploy)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     _load_date_arguments(check)
     _common(check)
 
+    _orchestration_commands(commands)
+    _deploy_command(commands)
+
     users = commands.add_parser(
         "users",
         help="manage dashboard users (bcrypt hashes and roles in WVI_USERS_FILE)",
@@ -218,6 +355,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check": commands.check,
         "demo": commands.demo,
         "users": commands.users,
+        "trigger": commands.trigger,
+        "status": commands.status,
+        "runs": commands.runs,
+        "deploy": commands.deploy,
     }
     return handlers[args.command](args)
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.table import Table
 
@@ -19,6 +24,7 @@ from pipeline.wistia.errors import AuthError, WistiaError
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+EXIT_BUSY = 3  # `trigger` refused: a run is already queued or running
 
 
 def simulate(args: argparse.Namespace) -> int:
@@ -324,4 +330,322 @@ def _secret(value: str):
     return SecretStr(value)
 
 
-__all__ = ["check", "commit", "demo", "ingest", "run", "simulate", "transform", "users"]
+# ---------------------------------------------------------------------- trigger / status / runs
+def trigger(args: argparse.Namespace) -> int:
+    """Start a run through `services.control`; with --wait, follow it to its end."""
+    from services import control as runs_control
+
+    try:
+        window = runs_control.RunWindow(
+            start=args.start_date,
+            end=args.end_date,
+            as_of=args.as_of,
+            backfill_days=args.backfill_days,
+        )
+    except ValueError as exc:
+        fail(str(exc))
+        return EXIT_CONFIG
+    control = _control(args)
+    if isinstance(control, int):
+        return control
+    try:
+        run_id = control.start_run(window)
+    except runs_control.RunAlreadyActive as exc:
+        fail(f"not started: {exc}")
+        return EXIT_BUSY
+    except Exception as exc:  # PipelineControlError, AWS errors: one line either way
+        fail(_short(exc))
+        return EXIT_FAILED
+    print(run_id, flush=True)  # bare on stdout, so that scripts can capture it
+    if not args.wait:
+        return 0
+    try:
+        return _wait(control, run_id, args.poll_seconds, args.timeout, args.quiet)
+    except KeyboardInterrupt:
+        fail(f"stopped waiting; run {run_id} goes on (python -m pipeline status {run_id})")
+        return 130
+    except Exception as exc:
+        fail(f"run {run_id}: could not follow it: {_short(exc)}")
+        return EXIT_FAILED
+
+
+def status(args: argparse.Namespace) -> int:
+    """Show one run (the latest when no id is given)."""
+    control = _control(args)
+    if isinstance(control, int):
+        return control
+    try:
+        if args.run_id:
+            view = control.get_run(args.run_id)
+        else:
+            latest = control.list_runs(1)
+            view = latest[0] if latest else None
+    except Exception as exc:
+        fail(_short(exc))
+        return EXIT_FAILED
+    if view is None:
+        if not args.run_id:
+            stdout.print("no runs yet")
+            return 0
+        fail(f"no run {args.run_id}")
+        return EXIT_FAILED
+    if args.quiet:
+        print(f"{view.run_id} {view.status}")
+    else:
+        _print_run(view)
+    return 0
+
+
+def runs(args: argparse.Namespace) -> int:
+    """The latest runs, newest first."""
+    control = _control(args)
+    if isinstance(control, int):
+        return control
+    try:
+        views = control.list_runs(args.n)
+    except Exception as exc:
+        fail(_short(exc))
+        return EXIT_FAILED
+    if args.quiet:
+        for view in views:
+            print(f"{view.run_id} {view.status}")
+        return 0
+    if not views:
+        stdout.print("no runs yet")
+        return 0
+    table = Table(title=f"latest {len(views)} runs")
+    for column in ("run", "status", "started", "duration", "as of", "error"):
+        table.add_column(column)
+    for view in views:
+        table.add_row(
+            view.run_id,
+            view.status,
+            _when(view.started_at or view.queued_at),
+            _seconds(view.duration_seconds),
+            str(view.as_of or "-"),
+            _short(view.error, 80) if view.error else "",
+        )
+    stdout.print(table)
+    return 0
+
+
+def _control(args: argparse.Namespace) -> Any:
+    """The configured PipelineControl, or the exit code of a configuration error."""
+    from services import control as runs_control
+
+    options = {"data_root": args.data_root} if getattr(args, "data_root", None) else {}
+    try:
+        return runs_control.make_pipeline_control(os.environ, **options)
+    except Exception as exc:  # PipelineControlError, no region/credentials, bad data root
+        fail(_short(exc))
+        return EXIT_CONFIG
+
+
+def _wait(
+    control: Any, run_id: str, poll_seconds: float, timeout_minutes: float | None, quiet: bool
+) -> int:
+    """Poll until the run is no longer active; 0 only if it succeeded."""
+    deadline = None if timeout_minutes is None else time.monotonic() + timeout_minutes * 60
+    with line_progress(quiet, f"run {run_id}") as emit:
+        last = None
+        while True:
+            view = control.get_run(run_id)
+            if view is None:
+                fail(f"run {run_id} not found")
+                return EXIT_FAILED
+            line = _progress_line(view)
+            if line != last:
+                emit(line)
+                last = line
+            if not view.is_active:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                fail(
+                    f"run {run_id} still {view.status} after {timeout_minutes:g} min "
+                    f"(it goes on; follow it with: python -m pipeline status {run_id})"
+                )
+                return EXIT_FAILED
+            time.sleep(poll_seconds)
+    if not quiet:
+        _print_run(view)
+    if view.succeeded:
+        return 0
+    fail(f"run {run_id} {view.status}: {_failure_reason(view)}")
+    return EXIT_FAILED
+
+
+def _progress_line(view: Any) -> str:
+    """`run X: running (silver_to_gold running, 1/4 steps done)`."""
+    done = sum(1 for s in view.steps if s.status == "succeeded")
+    current = next((s for s in view.steps if s.status == "running"), None)
+    details = [f"{current.name} running"] if current else []
+    if view.steps:
+        details.append(f"{done}/{len(view.steps)} steps done")
+    suffix = f" ({', '.join(details)})" if details else ""
+    return f"run {view.run_id}: {view.status}{suffix}"
+
+
+def _failure_reason(view: Any) -> str:
+    if view.error:
+        return _short(view.error)
+    failed = [s.name for s in view.steps if s.status == "failed"]
+    return f"step {', '.join(failed)} failed" if failed else "no error recorded"
+
+
+def _print_run(view: Any) -> None:
+    stdout.print(f"run:      {view.run_id}")
+    stdout.print(f"status:   {view.status}")
+    stdout.print(f"started:  {_when(view.started_at or view.queued_at)}")
+    stdout.print(f"finished: {_when(view.finished_at)}")
+    stdout.print(f"duration: {_seconds(view.duration_seconds)}")
+    start, end = view.requested_window
+    if start or end:
+        stdout.print(f"window:   {start or '-'} .. {end or '-'}")
+    if view.as_of:
+        stdout.print(f"as of:    {view.as_of}")
+    if view.error:
+        stdout.print(f"error:    {_short(view.error, 1000)}")
+    if not view.steps:
+        return
+    table = Table(title="steps")
+    for column in ("step", "status", "seconds", "rows"):
+        table.add_column(column)
+    for step in view.steps:
+        table.add_row(step.name, step.status, _seconds(step.seconds), _rows(step.rows))
+    stdout.print(table)
+
+
+def _rows(rows: Any) -> str:
+    if isinstance(rows, dict):
+        return ", ".join(f"{k}={v:,}" for k, v in rows.items() if isinstance(v, int))
+    if isinstance(rows, int):
+        return f"{rows:,}"
+    return ""
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} s"
+
+
+@contextmanager
+def line_progress(quiet: bool, title: str) -> Iterator[Callable[[str], None]]:
+    """An `emit(line)` for long waits: nothing when quiet, plain stderr lines when stderr is
+    not a terminal (CI logs), else each line printed above a live spinner with elapsed time."""
+    if quiet:
+        yield lambda _line: None
+        return
+    if not stderr.is_terminal:
+        yield lambda line: print(line, file=sys.stderr, flush=True)
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        task = progress.add_task(title)
+
+        def emit(line: str) -> None:
+            progress.console.print(line, highlight=False)
+            progress.update(task, description=line)
+
+        yield emit
+
+
+# ---------------------------------------------------------------------- deploy
+def deploy(args: argparse.Namespace) -> int:
+    """Package, upload and create/update the stack (pipeline/deploy.py)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from pipeline import deploy as stack
+
+    settings = load_settings()
+    try:
+        request = _deploy_request(args, settings)
+        cfn, s3 = stack.clients(args.region or settings.aws_region)
+        plan = stack.make_plan(request, cfn, s3)
+    except (stack.DeployError, BotoCoreError, ClientError) as exc:
+        fail(_aws_error(exc))
+        return EXIT_CONFIG
+    if args.dry_run:
+        for line in ["dry run: nothing is uploaded or changed", *plan.describe()]:
+            print(line)
+        return 0
+    try:
+        with line_progress(args.quiet, f"deploying {request.stack_name}") as emit:
+            result = stack.apply(
+                plan,
+                cfn,
+                s3,
+                emit=emit,
+                poll_seconds=args.poll_seconds,
+                timeout_seconds=args.timeout * 60,
+            )
+    except (stack.DeployError, BotoCoreError, ClientError) as exc:
+        fail(_aws_error(exc))
+        return EXIT_FAILED
+    except Exception as exc:  # e.g. an unparsable endpoint reply: still one line
+        fail(f"deploy failed: {_short(exc)}")
+        return EXIT_FAILED
+    if not args.quiet:
+        _print_deploy(result, stack.app_environment(result.outputs, cfn.meta.region_name))
+    return 0
+
+
+def _deploy_request(args: argparse.Namespace, settings: Settings) -> Any:
+    from pipeline import deploy as stack
+
+    bucket = args.artifact_bucket or settings.artifact_bucket
+    if not bucket:
+        raise stack.DeployError(
+            "no artifact bucket: pass --artifact-bucket or set WVI_ARTIFACT_BUCKET"
+        )
+    return stack.DeployRequest(
+        stack_name=args.stack_name or settings.stack_name,
+        artifact_bucket=bucket,
+        artifact_prefix=args.artifact_prefix or settings.artifact_prefix,
+        parameters=stack.parse_parameters(args.parameter),
+        role_arn=args.role_arn,
+    )
+
+
+def _print_deploy(result: Any, environment: dict[str, str]) -> None:
+    # Plain lines, not a table: the values (ARNs, bucket names) are meant to be copied whole.
+    verb = {"create": "created", "update": "updated", "none": "unchanged"}[result.action]
+    print(f"stack {result.stack_name} {verb} ({result.status})")
+    for key, value in sorted(result.outputs.items()):
+        print(f"  {key} = {value}")
+    print("environment for the app and the CLI:")
+    for key, value in environment.items():
+        print(f"  {key}={value}")
+
+
+def _aws_error(exc: BaseException) -> str:
+    """One line for a deploy failure: AWS error code and message, never request details."""
+    from botocore.exceptions import NoRegionError
+
+    if isinstance(exc, NoRegionError):
+        return "no AWS region: pass --region or set WVI_AWS_REGION (or AWS_REGION)"
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and response.get("Error"):
+        error = response["Error"]
+        return _short(f"{error.get('Code', 'error')}: {error.get('Message', '')}")
+    return _short(exc)
+
+
+__all__ = [
+    "check",
+    "commit",
+    "demo",
+    "deploy",
+    "ingest",
+    "run",
+    "runs",
+    "simulate",
+    "status",
+    "transform",
+    "trigger",
+    "users",
+]

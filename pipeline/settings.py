@@ -42,10 +42,26 @@ class Settings(BaseSettings):
     max_quarantined: int = Field(default=0, alias="WVI_MAX_QUARANTINED", ge=0)
     request_timeout_seconds: float = Field(default=30.0, alias="WVI_REQUEST_TIMEOUT", gt=0)
 
+    # Orchestration (`trigger`, `status`, `runs`): services.control.make_pipeline_control reads
+    # the same variables; they are declared here so that they are documented and typed.
+    orchestrator: str = Field(default="local", alias="WVI_ORCHESTRATOR")
+    glue_workflow: str | None = Field(default=None, alias="WVI_GLUE_WORKFLOW")
+    aws_region: str | None = Field(default=None, alias="WVI_AWS_REGION")
+
+    # AWS deployment (`deploy`, pipeline/deploy.py): the stack and where its code is uploaded.
+    stack_name: str = Field(default="wistia-insights", alias="WVI_STACK_NAME")
+    artifact_bucket: str | None = Field(default=None, alias="WVI_ARTIFACT_BUCKET")
+    artifact_prefix: str | None = Field(default=None, alias="WVI_ARTIFACT_PREFIX")
+
     @field_validator("wistia_api_base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("orchestrator")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.strip().lower() or "local"
 
     @cached_property
     def media_ids(self) -> tuple[str, ...]:

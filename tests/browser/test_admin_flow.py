@@ -9,9 +9,11 @@ successful run takes about two minutes of local Spark, hence `slow`.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,9 @@ from playwright.sync_api import expect
 
 from app.ui import NO_DATA
 from pipeline.simulator import SimulatorConfig, SimulatorServer
+from services import kpis
 from services.control import pid_alive
+from services.filters import Period
 from tests.browser import harness
 from tests.browser.conftest import PASSWORDS, app_env
 
@@ -127,7 +131,35 @@ def start(page, data_root: Path) -> str:
     return run_id
 
 
-def test_a_run_goes_queued_running_succeeded_and_a_second_start_is_refused(admin, data_root):
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the sidebar select box `label` and wait for the rerun."""
+    page.get_by_test_id("stSidebar").get_by_label(label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    harness.wait_idle(page)
+    expect(page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first).to_contain_text(
+        option
+    )
+
+
+def truth_cards(simulator, period: Period) -> list[tuple[str, str]]:
+    """(label, value) of the six KPI cards computed from the simulator's exact truth."""
+    days = simulator.account.truth(period.start, period.end)["media_daily"]
+    current = kpis.kpis_from_sums(
+        sum(t["play_count"] for t in days),
+        sum(t["load_count"] for t in days),
+        sum(t["hours_watched"] for t in days),
+        simulator.account.unique_visitors(None, period.start, period.end),
+        sum(t["sum_percent_viewed"] for t in days),
+        sum(t["count_percent_viewed"] for t in days),
+    )
+    zero = kpis.kpis_from_sums(0, 0, 0, 0, 0, 0)
+    summary = kpis.KpiSummary(period, period.previous(), current, zero, kpis.deltas(current, zero))
+    return [(card.label, card.value) for card in summary.cards()]
+
+
+def test_a_run_goes_queued_running_succeeded_and_a_second_start_is_refused(
+    admin, simulator, data_root
+):
     run_id = start(admin, data_root)
     expect(admin.get_by_text(f"Run {run_id} queued.")).to_be_visible()
     first = run_status(admin)
@@ -141,10 +173,17 @@ def test_a_run_goes_queued_running_succeeded_and_a_second_start_is_refused(admin
     assert steps(admin) == [(name, "succeeded") for name in STEPS]
     expect(admin.get_by_text("Quality checks passed")).to_be_visible()
 
-    # The run cleared the query cache: the Overview shows the new data.
+    # The run cleared the query cache: the Overview shows the new data, and for the week the
+    # run ingested its KPI values are those of the simulator's truth.
     harness.go_to(admin, "Overview")
     expect(admin.get_by_test_id("stMetric")).to_have_count(6)
     expect(admin.get_by_text(NO_DATA.split(" — ")[0])).to_have_count(0)
+    as_of = date.fromisoformat(
+        json.loads((data_root / "runs" / f"{run_id}.json").read_text())["as_of"]
+    )
+    choose(admin, "Date range", "Last 7 days")
+    shown = [(label, value) for label, value, _ in harness.metrics(admin)]
+    assert shown == truth_cards(simulator, Period.last_days(7, as_of))
 
 
 def test_a_failing_run_shows_failed_with_its_error(admin, simulator, data_root):

@@ -5,7 +5,9 @@ the Athena settings) is a `st.cache_resource` keyed by those settings. Every que
 `st.cache_data` entry keyed by the same settings, the query's name and its arguments, kept
 `QUERY_TTL` seconds; `clear_cache()` drops them all when a pipeline run completes. The
 settings are part of the keys because the cache is process-wide: two apps (or two tests) on
-different data roots must not see each other's numbers.
+different data roots must not see each other's numbers. The pipeline control is a
+`st.cache_resource` too, keyed by its own settings, so the Admin page's reruns (every
+`runs.REFRESH_SECONDS` while a run goes) don't build a new boto3 client each time.
 """
 
 from __future__ import annotations
@@ -37,7 +39,15 @@ WAREHOUSE_ENV = (
     "WVI_AWS_REGION",
     "AWS_REGION",
 )
-WarehouseSettings = tuple[tuple[str, str], ...]
+CONTROL_ENV = (
+    "WVI_ORCHESTRATOR",
+    "WVI_GLUE_WORKFLOW",
+    "WVI_AWS_REGION",
+    "AWS_REGION",
+    "WVI_DATA_ROOT",
+)
+Settings = tuple[tuple[str, str], ...]
+WarehouseSettings = Settings
 
 # name → services function taking the warehouse first. Only these run through the cache.
 _QUERIES: dict[str, Callable[..., Any]] = {
@@ -71,9 +81,13 @@ class DataStatus:
         return self.error is None and self.last is not None
 
 
+def _settings(names: tuple[str, ...]) -> Settings:
+    return tuple((name, os.environ[name]) for name in names if os.environ.get(name))
+
+
 def warehouse_settings() -> WarehouseSettings:
     """The environment variables that choose the warehouse, as a hashable cache key."""
-    return tuple((name, os.environ[name]) for name in WAREHOUSE_ENV if os.environ.get(name))
+    return _settings(WAREHOUSE_ENV)
 
 
 @st.cache_resource(show_spinner=False)
@@ -175,9 +189,17 @@ def latest_media_summary(media_id: str) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ runs
+@st.cache_resource(show_spinner=False)
+def _pipeline_control(settings: Settings) -> PipelineControl:
+    # Built from the key alone, so the cached object matches its key. A configuration error
+    # raises here and is not cached: the Admin page reports it, the next rerun tries again.
+    return make_pipeline_control(dict(settings))
+
+
 def pipeline_control() -> PipelineControl:
-    """The configured pipeline control (`WVI_ORCHESTRATOR`, local by default)."""
-    return make_pipeline_control()
+    """The configured pipeline control (`WVI_ORCHESTRATOR`, local by default), one per
+    process and settings."""
+    return _pipeline_control(_settings(CONTROL_ENV))
 
 
 __all__ = [

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from botocore.exceptions import BotoCoreError, ClientError
 
 from app import data, ui
 from services.control import (
@@ -31,6 +32,10 @@ WATCHED_KEY = "wvi_watched_runs"  # runs this session saw queued/running
 SELECTED_KEY = "admin_run"
 INCREMENTAL, BACKFILL = "Incremental run", "Backfill a window"
 STATUS_COLORS = {"queued": "gray", "running": "blue", "succeeded": "green", "failed": "red"}
+# What a control raises when it can't talk to its orchestrator: the Glue control wraps AWS
+# errors (missing credentials, throttling, no such workflow) in PipelineControlError; the
+# botocore ones are here in case one slips through unwrapped.
+CONTROL_ERRORS = (PipelineControlError, BotoCoreError, ClientError)
 
 
 # ------------------------------------------------------------------------------ start
@@ -67,7 +72,7 @@ def start(control: PipelineControl, window: RunWindow | None) -> str | None:
     except RunAlreadyActive as exc:
         st.warning(f"**A run is already in progress** — {exc}.", icon=":material/block:")
         return None
-    except (PipelineControlError, ValueError) as exc:
+    except (*CONTROL_ERRORS, ValueError) as exc:
         st.error(f"The run could not be started: {exc}")
         return None
     st.success(f"Run `{run_id}` queued.")
@@ -78,13 +83,27 @@ def start(control: PipelineControl, window: RunWindow | None) -> str | None:
 # ------------------------------------------------------------------------------ history
 def history(control: PipelineControl) -> None:
     """The run history and the chosen run, refreshing itself while a run is active."""
-    active = any(run.is_active for run in control.list_runs(HISTORY))
+    runs = list_runs(control)
+    if runs is None:
+        return
+    active = any(run.is_active for run in runs)
     panel = st.fragment(_panel, run_every=REFRESH_SECONDS if active else None)
     panel(control, active)
 
 
+def list_runs(control: PipelineControl) -> list[RunView] | None:
+    """The latest runs, or None after saying why they can't be read (the page goes on)."""
+    try:
+        return control.list_runs(HISTORY)
+    except CONTROL_ERRORS as exc:
+        st.error(f"The run history can't be read: {exc}")
+        return None
+
+
 def _panel(control: PipelineControl, refreshing: bool) -> None:
-    runs = control.list_runs(HISTORY)
+    runs = list_runs(control)
+    if runs is None:  # e.g. throttled during a refresh: the next tick tries again
+        return
     if _note_finished(runs) or (refreshing and not any(r.is_active for r in runs)):
         st.rerun()  # the whole page: drops the timer and shows the new state everywhere
     st.subheader("Runs")
@@ -237,6 +256,7 @@ __all__ = [
     "details",
     "history",
     "history_frame",
+    "list_runs",
     "start",
     "start_form",
     "steps_frame",

@@ -155,18 +155,13 @@ def kpi_summary(
     media_id: str | None = None,
 ) -> KpiSummary:
     """KPIs of `period` and of the previous period (two queries), with the deltas."""
-    previous = period.previous()
-    values = {
-        "split": period.start,
-        "start": previous.start,
-        "end": period.end,
-        "channel": channel,
-        "media_id": media_id,
-    }
+    values = {**queries.period_bounds(period), "channel": channel, "media_id": media_id}
     daily = _by_period(queries.run(warehouse, queries.KPI_DAILY_TOTALS, **values))
     engagement = _by_period(queries.run(warehouse, queries.KPI_ENGAGEMENT_TOTALS, **values))
+    # A period without data comes back as a row of NULL sums (a missing row reads the same):
+    # zero counts, and None ("—") for the rates.
     current, prev = (_kpis(daily.get(p, {}), engagement.get(p, {})) for p in _PERIODS)
-    return KpiSummary(period, previous, current, prev, deltas(current, prev))
+    return KpiSummary(period, period.previous(), current, prev, deltas(current, prev))
 
 
 def channel_comparison(
@@ -206,7 +201,7 @@ def comparison_table(summaries: dict[str, KpiSummary]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["channel", *_KPI_COLUMNS])
 
 
-_PERIODS = ("current", "previous")
+_PERIODS = queries.PERIODS
 _KPI_COLUMNS = ["plays", "loads", "play_rate", "hours", "unique_visitors", "engagement"]
 
 

@@ -5,8 +5,11 @@ Rules for the statements below:
   `COALESCE`, `date_trunc`, `CASE`, CTEs, `FULL OUTER JOIN`; no `::`, `FILTER`, `QUALIFY`;
   ratios cast to DOUBLE first (Trino divides integers as integers);
 - tables as `gold.<table>` / `silver.<table>` (the warehouse maps the schema);
-- values only through `?` markers. An optional filter is `(? IS NULL OR col = ?)`, and a
-  choice of grouping column is a fixed set of statements — user input never becomes SQL text.
+- values only through `?` markers, and every marker in a WHERE clause: Athena binds execution
+  parameters only there ("SELECT ? FROM table is not supported"), so a per-period split is
+  one `UNION ALL` branch per period rather than a `CASE` on a marker. An optional filter is
+  `(? IS NULL OR col = ?)`, and a choice of grouping column is a fixed set of statements —
+  user input never becomes SQL text.
 
 Each `Statement` names its markers' values in order, so callers bind by name
 (`STATEMENTS["daily_trend"].bind(start=..., end=..., channel=None, media_id=None)`).
@@ -58,21 +61,20 @@ def _statement(name: str, sql: str, *params: str) -> Statement:
     return statement
 
 
-# Filter fragments (constant text). fact_media_daily carries its channel; the engagement fact
-# gets it from dim_media.
-_DAILY_WHERE = (
-    "d.date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) "
-    "AND (? IS NULL OR d.channel = ?) AND (? IS NULL OR d.media_id = ?)"
-)
-_ENGAGEMENT_FROM = (
-    "gold.fact_media_engagement e LEFT JOIN gold.dim_media m ON m.media_id = e.media_id"
-)
+# Filter fragments (constant text). fact_media_daily carries its channel; for the engagement
+# fact the channel filter is a semi-join on dim_media (one row per media, so the same rows as
+# joining it), which spares joining every fact row when only a filter needs the channel.
+_DAILY_DATES = "d.date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
+_DAILY_WHERE = f"{_DAILY_DATES} AND (? IS NULL OR d.channel = ?) AND (? IS NULL OR d.media_id = ?)"
+_ENGAGEMENT_FROM = "gold.fact_media_engagement e"
+_ENGAGEMENT_DATES = "e.date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
 _ENGAGEMENT_WHERE = (
-    "e.date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) "
-    "AND (? IS NULL OR m.channel = ?) AND (? IS NULL OR e.media_id = ?)"
+    f"{_ENGAGEMENT_DATES} "
+    "AND (? IS NULL OR e.media_id IN (SELECT media_id FROM gold.dim_media WHERE channel = ?)) "
+    "AND (? IS NULL OR e.media_id = ?)"
 )
 _FILTERS = ("start", "end", "channel", "channel", "media_id", "media_id")
-_SPLIT = "CASE WHEN {col} >= CAST(? AS DATE) THEN 'current' ELSE 'previous' END AS period"
+_PREVIOUS_FILTERS = ("previous_start", "previous_end", "channel", "channel", "media_id", "media_id")
 _PLAY_RATE = "CAST(d.plays AS DOUBLE) / NULLIF(d.loads, 0) AS play_rate"
 _ENGAGEMENT = "e.watched_weighted / NULLIF(e.engaged_plays, 0) AS engagement"
 _DAILY_SUMS = (
@@ -84,44 +86,62 @@ _ENGAGEMENT_SUMS = (
     "SUM(e.watched_percent * e.play_count) AS watched_weighted, "
     "CAST(SUM(e.play_count) AS BIGINT) AS engaged_plays"
 )
+PERIODS = ("current", "previous")
+
+
+def _per_period(columns: str, source: str, where: str, group_by: str = "") -> str:
+    """`SELECT 'current' AS period, <columns> FROM <source> WHERE <where> UNION ALL` the same
+    for 'previous': `where` takes its period's bounds, so the markers stay in WHERE clauses.
+
+    Without `group_by` each branch is a plain aggregate, one row even for a period without
+    data (SUMs NULL, COUNT 0), which `kpis` reads as zero counts and "—" rates.
+    """
+    group = f" GROUP BY {group_by}" if group_by else ""
+    return " UNION ALL ".join(
+        f"SELECT '{label}' AS period, {columns} FROM {source} WHERE {where}{group}"
+        for label in PERIODS
+    )
+
 
 # ------------------------------------------------------------------------------ KPI totals
 # One statement per fact table covers the period and the previous one (rows "current" and
 # "previous"), so a KPI summary costs two queries.
 KPI_DAILY_TOTALS = _statement(
     "kpi_daily_totals",
-    f"""SELECT {_SPLIT.format(col="d.date")}, {_DAILY_SUMS}
-    FROM gold.fact_media_daily d WHERE {_DAILY_WHERE} GROUP BY 1""",
-    "split",
+    _per_period(_DAILY_SUMS, "gold.fact_media_daily d", _DAILY_WHERE) + " ORDER BY 1",
     *_FILTERS,
+    *_PREVIOUS_FILTERS,
 )
 KPI_ENGAGEMENT_TOTALS = _statement(
     "kpi_engagement_totals",
-    f"""SELECT {_SPLIT.format(col="e.date")}, {_ENGAGEMENT_SUMS}
-    FROM {_ENGAGEMENT_FROM} WHERE {_ENGAGEMENT_WHERE} GROUP BY 1""",
-    "split",
+    _per_period(_ENGAGEMENT_SUMS, _ENGAGEMENT_FROM, _ENGAGEMENT_WHERE) + " ORDER BY 1",
     *_FILTERS,
+    *_PREVIOUS_FILTERS,
 )
+# Per channel and period (no channel / media filter: every channel is compared).
+_CHANNEL_D = "COALESCE(d.channel, 'Other')"
+_CHANNEL_E = "COALESCE(m.channel, 'Other')"
+_CHANNEL_DAILY = _per_period(
+    f"{_CHANNEL_D} AS channel, {_DAILY_SUMS}", "gold.fact_media_daily d", _DAILY_DATES, _CHANNEL_D
+)
+_CHANNEL_ENGAGEMENT = _per_period(
+    f"{_CHANNEL_E} AS channel, {_ENGAGEMENT_SUMS}",
+    f"{_ENGAGEMENT_FROM} LEFT JOIN gold.dim_media m ON m.media_id = e.media_id",
+    _ENGAGEMENT_DATES,
+    _CHANNEL_E,
+)
+_BOTH_PERIODS = ("start", "end", "previous_start", "previous_end")
 CHANNEL_TOTALS = _statement(
     "channel_totals",
-    f"""WITH d AS (
-        SELECT {_SPLIT.format(col="d.date")}, COALESCE(d.channel, 'Other') AS channel,
-               {_DAILY_SUMS}
-        FROM gold.fact_media_daily d WHERE {_DAILY_WHERE} GROUP BY 1, 2
-    ), e AS (
-        SELECT {_SPLIT.format(col="e.date")}, COALESCE(m.channel, 'Other') AS channel,
-               {_ENGAGEMENT_SUMS}
-        FROM {_ENGAGEMENT_FROM} WHERE {_ENGAGEMENT_WHERE} GROUP BY 1, 2
-    )
+    f"""WITH d AS ({_CHANNEL_DAILY}), e AS ({_CHANNEL_ENGAGEMENT})
     SELECT COALESCE(d.period, e.period) AS period, COALESCE(d.channel, e.channel) AS channel,
            d.plays, d.loads, d.hours, e.unique_visitors, e.watched_weighted, e.engaged_plays
     FROM d FULL OUTER JOIN e ON d.period = e.period AND d.channel = e.channel
     ORDER BY 2, 1""",
-    "split",
-    *_FILTERS,
-    "split",
-    *_FILTERS,
+    *_BOTH_PERIODS,
+    *_BOTH_PERIODS,
 )
+
 
 # ------------------------------------------------------------------------------ trends
 _TREND = """WITH d AS (
@@ -310,6 +330,17 @@ def _filters(period: Period, channel: str | None, media_id: str | None) -> dict[
     return {"start": period.start, "end": period.end, "channel": channel, "media_id": media_id}
 
 
+def period_bounds(period: Period) -> dict[str, date]:
+    """The bounds of `period` and of the one before it, as the per-period statements name them."""
+    previous = period.previous()
+    return {
+        "start": period.start,
+        "end": period.end,
+        "previous_start": previous.start,
+        "previous_end": previous.end,
+    }
+
+
 # ------------------------------------------------------------------------------ public queries
 def data_range(warehouse: Warehouse) -> tuple[date | None, date | None]:
     """First and last day in fact_media_daily (None, None when it is empty)."""
@@ -349,8 +380,7 @@ def media_breakdown(
 
 def channel_totals(warehouse: Warehouse, period: Period) -> pd.DataFrame:
     """Raw sums per (period: current|previous, channel); `kpis.channel_comparison` uses it."""
-    span = Period(period.previous().start, period.end)
-    return run(warehouse, CHANNEL_TOTALS, split=period.start, **_filters(span, None, None))
+    return run(warehouse, CHANNEL_TOTALS, **period_bounds(period))
 
 
 def media_list(warehouse: Warehouse) -> pd.DataFrame:
@@ -494,6 +524,7 @@ def _day(value: Any) -> date | None:
 
 __all__ = [
     "AUDIENCE",
+    "PERIODS",
     "STATEMENTS",
     "Statement",
     "audience",
@@ -510,6 +541,7 @@ __all__ = [
     "media_list",
     "normalize",
     "parse_int_array",
+    "period_bounds",
     "retention_curve",
     "run",
     "top_countries",

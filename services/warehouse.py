@@ -1,10 +1,11 @@
 """The query layer (ARCHITECTURE §12): one `Warehouse.query(sql, params)` over DuckDB or Athena.
 
 The dashboard's SQL (all in `services.queries`) names tables `gold.<table>` and
-`silver.<table>` and takes `?` parameters. `DuckDBWarehouse` serves those names as views over
-the Parquet files under the data root; `AthenaWarehouse` rewrites the schema qualifiers to the
-Glue databases and binds the parameters itself (see its docstring for why). Either way a value
-can only ever be one literal: it never changes the statement's structure.
+`silver.<table>` and takes `?` parameters. `DuckDBWarehouse` serves those names as in-memory
+tables loaded from the Parquet files under the data root; `AthenaWarehouse` rewrites the
+schema qualifiers to the Glue databases. Both engines bind the values themselves — DuckDB as
+prepared-statement parameters, Athena as `ExecutionParameters` — so user input never becomes
+SQL text: a value can only ever be one literal, it never changes the statement's structure.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import pandas as pd
 
 log = logging.getLogger("wvi.services.warehouse")
 
-# Columns (and DuckDB types) each view exposes: ARCHITECTURE §8, plus the one Silver table the
+# Columns (and DuckDB types) of each table: ARCHITECTURE §8, plus the one Silver table the
 # dashboard reads. A column missing from the files reads as NULL; extra columns are ignored.
 GOLD_TABLES: dict[str, dict[str, str]] = {
     "dim_media": {
@@ -110,14 +111,27 @@ class Warehouse(Protocol):
 
 
 # ------------------------------------------------------------------------------------ DuckDB
-class DuckDBWarehouse:
-    """An in-memory DuckDB database with views `gold.<table>` / `silver.<table>` over Parquet.
+# A table's files as loaded: sorted (path relative to the table folder, size, mtime_ns).
+Signature = tuple[tuple[str, int, int], ...]
 
-    Views read `<root>/<schema>/<table>/[<key>=<value>/...]*.parquet`; the partition values
-    come from the folder names (Hive style). A table without files is an empty view with the
-    documented columns. Each query runs on its own cursor, so sessions in different threads
-    can query at once; `refresh()` (also run when the views are older than
-    `max_age_seconds`) re-creates the views, which picks up tables that appeared since.
+
+class DuckDBWarehouse:
+    """An in-memory DuckDB database with tables `gold.<table>` / `silver.<table>` loaded from
+    the Parquet files under the data root.
+
+    Each table is read from `<root>/<schema>/<table>/[<key>=<value>/...]*.parquet` (the
+    partition values come from the folder names, Hive style) into an in-memory table with the
+    documented columns and types; a table without files is an empty table with those columns.
+    Why tables, not views over `read_parquet`: a view re-lists, re-reads and re-casts every
+    file on every query (a million events on 2 cores: the Media page's eight queries took
+    ~270 ms over views, ~110 ms over loaded tables; what remains on the Overview, ~500 ms, is
+    mostly counting distinct visitors).
+
+    `refresh()` (also run by a query when the last one is older than `max_age_seconds`)
+    reloads only the tables whose files changed — new, rewritten or removed files, compared by
+    `table_signature` — so between refreshes queries see the data as last loaded. Each query
+    runs on its own cursor, so sessions in different threads can query at once, also while a
+    refresh reloads a table (they see the old rows until the new ones are in).
     """
 
     def __init__(self, data_root: str | os.PathLike[str], *, max_age_seconds: float = 30.0):
@@ -134,52 +148,102 @@ class DuckDBWarehouse:
         self._con = duckdb.connect(":memory:")
         # Spark writes UTC instants; read them as UTC wall time, whatever the machine's zone.
         self._con.execute("SET GLOBAL TimeZone = 'UTC'")
-        self._lock = threading.RLock()
+        self._cursor_lock = threading.Lock()  # the connection itself is not thread-safe
+        self._refresh_lock = threading.Lock()  # one refresh at a time
         self._refreshed_at = -math.inf
         self.sources: dict[str, str | None] = {}
+        self.signatures: dict[str, Signature] = {}
         self.refresh()
 
     def refresh(self) -> None:
-        """(Re-)create every view from the files now on disk."""
-        with self._lock:
-            cursor = self._con.cursor()
+        """Reload every table whose files changed since it was loaded (or was never loaded)."""
+        with self._refresh_lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        cursor = self._cursor()
+        try:
+            for schema, tables in SCHEMAS.items():
+                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                for table, columns in tables.items():
+                    self._load(cursor, schema, table, columns)
+        finally:
+            cursor.close()
+        self._refreshed_at = time.monotonic()
+
+    def _load(self, cursor: Any, schema: str, table: str, columns: Mapping[str, str]) -> None:
+        """(Re)load one table if its files changed; keep the loaded rows if they can't be read."""
+        import duckdb
+
+        name, folder = f"{schema}.{table}", self.root / schema / table
+        for attempt in (1, 2):
+            # The signature is taken before the read: files that change during it differ from
+            # it, so the next refresh loads the table again.
+            signature = table_signature(folder)
+            if self.signatures.get(name) == signature and name in self.sources:
+                return
+            pattern = parquet_glob(folder)
             try:
-                for schema, tables in SCHEMAS.items():
-                    cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-                    for table, columns in tables.items():
-                        pattern = parquet_glob(self.root / schema / table)
-                        sql = _view_sql(cursor, f"{schema}.{table}", columns, pattern)
-                        cursor.execute(sql)
-                        self.sources[f"{schema}.{table}"] = pattern
-            finally:
-                cursor.close()
-            self._refreshed_at = time.monotonic()
+                cursor.execute(_table_sql(cursor, name, columns, pattern))
+            except duckdb.IOException as exc:
+                # Files went away between the listing and the read (a table being rewritten):
+                # list again once, then keep what was loaded and retry at the next refresh.
+                log.warning("could not load %s (attempt %d): %s", name, attempt, exc)
+                continue
+            self.signatures[name], self.sources[name] = signature, pattern
+            return
+        if name not in self.sources:  # never loaded: an empty table until the files settle
+            cursor.execute(_table_sql(cursor, name, columns, None))
+            self.sources[name] = None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         """Run `sql` with positional parameters on a fresh cursor."""
-        import duckdb
-
         _check_params(params)
         if time.monotonic() - self._refreshed_at > self.max_age_seconds:
-            self.refresh()
-        try:
-            return self._execute(sql, params)
-        except duckdb.IOException:
-            # Files went away under a view (a table rewritten or removed): re-read the layout.
-            self.refresh()
-            return self._execute(sql, params)
-
-    def _execute(self, sql: str, params: Sequence[Any]) -> pd.DataFrame:
-        with self._lock:
-            cursor = self._con.cursor()
+            self._refresh_if_idle()
+        cursor = self._cursor()
         try:
             return cursor.execute(sql, list(params)).df()
         finally:
             cursor.close()
 
+    def _refresh_if_idle(self) -> None:
+        # A refresh already running in another thread will have the news: don't queue behind
+        # it, query the tables as they are.
+        if self._refresh_lock.acquire(blocking=False):
+            try:
+                self._refresh()
+            finally:
+                self._refresh_lock.release()
+
+    def _cursor(self) -> Any:
+        with self._cursor_lock:
+            return self._con.cursor()
+
     def close(self) -> None:
         """Close the database."""
         self._con.close()
+
+
+def table_signature(table_dir: Path) -> Signature:
+    """What identifies a table's data files: sorted (relative path, size, mtime_ns) of its
+    `*.parquet` files, skipping `_`/`.` names as `parquet_glob` does; () when there are none."""
+    if not table_dir.is_dir():
+        return ()
+    found: list[tuple[str, int, int]] = []
+    for folder, dirs, files in os.walk(table_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(("_", "."))]
+        for file in files:
+            if file.endswith(".parquet") and not file.startswith(("_", ".")):
+                path = Path(folder, file)
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:  # removed while we walked: not part of the table
+                    continue
+                found.append(
+                    (path.relative_to(table_dir).as_posix(), stat.st_size, stat.st_mtime_ns)
+                )
+    return tuple(sorted(found))
 
 
 def parquet_glob(table_dir: Path) -> str | None:
@@ -202,10 +266,12 @@ def parquet_glob(table_dir: Path) -> str | None:
     return None
 
 
-def _view_sql(cursor: Any, name: str, columns: Mapping[str, str], pattern: str | None) -> str:
+def _table_sql(cursor: Any, name: str, columns: Mapping[str, str], pattern: str | None) -> str:
+    """`CREATE OR REPLACE TABLE name AS` the files' rows in the documented columns and types
+    (a column missing from the files is NULL, extra columns are left out)."""
     if pattern is None:
         select = ", ".join(f'CAST(NULL AS {kind}) AS "{col}"' for col, kind in columns.items())
-        return f"CREATE OR REPLACE VIEW {name} AS SELECT {select} WHERE 1 = 0"
+        return f"CREATE OR REPLACE TABLE {name} AS SELECT {select} WHERE 1 = 0"
     source = f"read_parquet('{_literal(pattern)}', hive_partitioning = true)"
     present = {row[0] for row in cursor.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     select = ", ".join(
@@ -214,7 +280,7 @@ def _view_sql(cursor: Any, name: str, columns: Mapping[str, str], pattern: str |
         else f'CAST(NULL AS {kind}) AS "{col}"'
         for col, kind in columns.items()
     )
-    return f"CREATE OR REPLACE VIEW {name} AS SELECT {select} FROM {source}"
+    return f"CREATE OR REPLACE TABLE {name} AS SELECT {select} FROM {source}"
 
 
 def _literal(text: str) -> str:
@@ -222,9 +288,6 @@ def _literal(text: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ Athena
-PARAMETER_MODES = ("inline", "execution")
-
-
 class AthenaWarehouse:
     """Athena through pyathena's PandasCursor, with server-side result reuse.
 
@@ -233,17 +296,11 @@ class AthenaWarehouse:
     output location (`s3_staging_dir`) and asks for result reuse
     (`ResultReuseByAgeConfiguration`, `result_reuse_minutes`).
 
-    How the `?` values reach Athena (`parameters=`):
-    - `"inline"` (default): each `?` token (found by sqlglot's tokenizer, so a `?` inside a
-      string or comment is left alone) is replaced by the value as a typed Trino literal:
-      strings single-quoted with quotes doubled (Trino has no backslash escapes), numbers,
-      dates as quoted ISO text, NULL, TRUE/FALSE; any other type is refused. Why not
-      execution parameters: Athena documents them only in WHERE clauses ("SELECT ? FROM
-      table is not supported"), and the KPI statements use one in the SELECT list (the
-      current/previous split). Inline values also make result reuse exact, since Athena
-      reuses a result only for the identical query string.
-    - `"execution"`: the text keeps its `?` and the values go as `ExecutionParameters`
-      (literal text each) — only for statements whose markers are all in WHERE clauses.
+    The query text keeps its `?` markers and the values go as `ExecutionParameters`, one
+    Trino literal each (`athena_literal`: strings single-quoted with quotes doubled, numbers,
+    dates as quoted ISO text, NULL, TRUE/FALSE; any other type is refused), so a value never
+    becomes SQL text. Athena binds execution parameters only in WHERE clauses ("SELECT ? FROM
+    table is not supported"); every statement in `services.queries` keeps its markers there.
 
     Result reuse needs Athena engine v3 and happens only within one workgroup with the same
     result configuration; AWS documents that overriding the workgroup's result configuration
@@ -261,16 +318,12 @@ class AthenaWarehouse:
         region: str | None = None,
         result_reuse_minutes: int = 60,
         poll_interval: float = 1.0,
-        parameters: str = "inline",
         **connect_kwargs: Any,
     ) -> None:
         if not workgroup and not output_location:
             raise WarehouseError("Athena needs WVI_ATHENA_WORKGROUP or WVI_ATHENA_OUTPUT")
-        if parameters not in PARAMETER_MODES:
-            raise WarehouseError(f"parameters must be one of {PARAMETER_MODES}, not {parameters!r}")
         self.databases = {"gold": database, "silver": silver_database}
         self.result_reuse_minutes = result_reuse_minutes
-        self.parameters = parameters
         self._connect_kwargs = dict(
             schema_name=database,
             work_group=workgroup,
@@ -299,11 +352,10 @@ class AthenaWarehouse:
         """What goes to Athena for `sql` and `params`: (query text, execution parameters)."""
         _check_params(params)
         text = athena_sql(sql, tuple(sorted(self.databases.items())))
-        if self.parameters == "inline":
-            return bind_literals(text, params), None
         markers = len(_marker_tokens(text))
         if markers != len(params):
             raise WarehouseError(f"{markers} ? markers but {len(params)} values")
+        # Athena refuses an empty ExecutionParameters list: None when there are no values.
         return text, [athena_literal(v) for v in params] or None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
@@ -313,7 +365,8 @@ class AthenaWarehouse:
         text, execution_parameters = self.statement(sql, params)
         cursor = self.connection.cursor(PandasCursor)
         try:
-            # qmark style: pyathena then leaves the text alone (no %-formatting of values).
+            # qmark style: pyathena sends the list as ExecutionParameters and leaves the text
+            # alone (no client-side formatting of values into it).
             cursor.execute(
                 text,
                 execution_parameters,
@@ -347,7 +400,7 @@ def athena_sql(sql: str, databases: tuple[tuple[str, str], ...]) -> str:
 
 
 def athena_literal(value: Any) -> str:
-    """A Python value as Athena SQL literal text, for one execution parameter."""
+    """A Python value as one Athena SQL literal, the text of one execution parameter."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -365,22 +418,6 @@ def athena_literal(value: Any) -> str:
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     raise WarehouseError(f"unsupported parameter type: {type(value).__name__}")
-
-
-def bind_literals(sql: str, params: Sequence[Any]) -> str:
-    """`sql` with its i-th `?` marker replaced by `athena_literal(params[i])`.
-
-    Markers are found with sqlglot's Athena tokenizer, so a `?` inside a string literal, a
-    quoted identifier or a comment is not one. The count must match exactly.
-    """
-    tokens = _marker_tokens(sql)
-    if len(tokens) != len(params):
-        raise WarehouseError(f"{len(tokens)} ? markers but {len(params)} values")
-    pieces, last = [], 0
-    for (start, end), value in zip(tokens, params, strict=True):
-        pieces += [sql[last:start], athena_literal(value)]
-        last = end
-    return "".join([*pieces, sql[last:]])
 
 
 def _marker_tokens(sql: str) -> list[tuple[int, int]]:
@@ -429,7 +466,7 @@ __all__ = [
     "WarehouseError",
     "athena_literal",
     "athena_sql",
-    "bind_literals",
     "make_warehouse",
     "parquet_glob",
+    "table_signature",
 ]

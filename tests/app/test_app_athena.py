@@ -8,19 +8,20 @@ moto answers each Athena query with the next canned result, whatever its SQL. A 
 page issues several queries, in an order the pages decide, so the canned results here are
 routed by statement: a wrapper around moto's `AthenaBackend.start_query_execution` (the
 backend method behind StartQueryExecution, in this process because ThreadedMotoServer is)
-recognizes which `services.queries` statement arrived and queues its result just before
-moto pops it, through moto's own `query_results_queue` / `QueryResults`.
+recognizes which `services.queries` statement arrived — its text is the statement's Athena
+text exactly, `?` markers and all, since values travel as ExecutionParameters — and queues its
+result just before moto pops it, through moto's own `query_results_queue` / `QueryResults`.
 """
 
 from __future__ import annotations
 
-import re
 import urllib.request
 from datetime import date
 
 import boto3
 import pytest
 import sqlglot
+from botocore.exceptions import ClientError, NoCredentialsError
 from moto.athena.models import AthenaBackend, QueryResults
 from moto.server import ThreadedMotoServer
 
@@ -34,7 +35,6 @@ from tests.services.test_glue_control import FakeGlue, graph, job_run, workflow_
 
 REGION, BUCKET, WORKFLOW = "us-east-1", "athena-results", "wvi-pipeline"
 DATABASES = (("gold", "wistia_gold"), ("silver", "wistia_silver"))
-LITERAL = r"(?:NULL|TRUE|FALSE|-?[0-9][0-9.eE+-]*|'(?:[^']|'')*')"
 # The rows each statement answers with (as Athena's result text).
 RESULTS: dict[str, list[list[str | None]]] = {
     "data_range": [["2026-05-01", "2026-06-20"]],
@@ -56,16 +56,13 @@ RESULTS: dict[str, list[list[str | None]]] = {
 }
 
 
-def statement_patterns() -> dict[str, re.Pattern[str]]:
-    """Each statement's Athena text, with any literal where a `?` marker was."""
-    patterns = {}
-    for name, statement in queries.STATEMENTS.items():
-        pieces = athena_sql(statement.sql, DATABASES).split("?")
-        patterns[name] = re.compile(LITERAL.join(re.escape(p) for p in pieces), re.DOTALL)
-    return patterns
+def statement_texts() -> dict[str, str]:
+    """Each statement's Athena text (what arrives at StartQueryExecution) → its name."""
+    return {athena_sql(s.sql, DATABASES): name for name, s in queries.STATEMENTS.items()}
 
 
-PATTERNS = statement_patterns()
+TEXTS = statement_texts()
+EVIL_CHANNEL = "YouTube' OR '1'='1"
 
 
 def canned(name: str) -> QueryResults:
@@ -126,7 +123,7 @@ def athena_log(aws_app_env, monkeypatch) -> list[str]:
     seen: list[str] = []
 
     def start_query_execution(self, query, *args, **kwargs):
-        name = next((n for n, p in PATTERNS.items() if p.fullmatch(query)), None)
+        name = TEXTS.get(query)
         seen.append(name or f"UNKNOWN: {query}")
         if name is not None:
             self.query_results_queue.append(canned(name))
@@ -159,19 +156,46 @@ def test_overview_renders_the_kpis_athena_returned(athena_log):
     assert {"data_range", "kpi_daily_totals", "kpi_engagement_totals"} <= set(athena_log)
 
 
-def test_overview_queries_name_the_period_as_literals(athena_log):
-    signed_in("bob")
+def sent_queries() -> list[dict]:
+    """Every query execution moto recorded, as get_query_execution returns it."""
     client = boto3.client("athena", region_name=REGION)
-    sent = [
+    return [
         client.get_query_execution(QueryExecutionId=i)["QueryExecution"]
         for i in client.list_query_executions()["QueryExecutionIds"]
     ]
-    daily = next(q["Query"] for q in sent if PATTERNS["kpi_daily_totals"].fullmatch(q["Query"]))
-    # Last 30 days through 2026-06-20, compared with the 30 before.
-    assert "CAST('2026-05-22' AS DATE) THEN 'current'" in daily
-    assert "BETWEEN CAST('2026-04-22' AS DATE) AND CAST('2026-06-20' AS DATE)" in daily
+
+
+def test_overview_sends_the_period_as_execution_parameters(athena_log):
+    signed_in("bob")
+    sent = sent_queries()
+    daily = next(q for q in sent if TEXTS.get(q["Query"]) == "kpi_daily_totals")
+    # The text keeps its markers; last 30 days through 2026-06-20, and the 30 before.
+    assert daily["Query"].count("?") == len(daily["ExecutionParameters"]) == 12
+    assert daily["ExecutionParameters"] == [
+        *("'2026-05-22'", "'2026-06-20'", "NULL", "NULL", "NULL", "NULL"),
+        *("'2026-04-22'", "'2026-05-21'", "NULL", "NULL", "NULL", "NULL"),
+    ]
+    assert "2026" not in daily["Query"]
     assert {q["WorkGroup"] for q in sent} == {"primary"}
     assert {q["QueryExecutionContext"]["Database"] for q in sent} == {"wistia_gold"}
+
+
+def test_a_hostile_channel_name_is_one_literal_parameter(athena_log, monkeypatch):
+    # A channel name comes from the data; chosen in the sidebar it must stay a value.
+    monkeypatch.setitem(RESULTS, "channel_list", [["Facebook"], [EVIL_CHANNEL]])
+    at = signed_in("bob")
+    at.selectbox(key="flt_channel").set_value(EVIL_CHANNEL).run()
+    assert not at.exception, at.exception
+    assert not [s for s in athena_log if s.startswith("UNKNOWN")]
+    filtered = [
+        q
+        for q in sent_queries()
+        if "'YouTube'' OR ''1''=''1'" in (q.get("ExecutionParameters") or [])
+    ]
+    assert {TEXTS[q["Query"]] for q in filtered} >= {"kpi_daily_totals", "kpi_engagement_totals"}
+    for query in filtered:
+        assert EVIL_CHANNEL not in query["Query"] and "YouTube" not in query["Query"]
+        assert query["ExecutionParameters"].count("'YouTube'' OR ''1''=''1'") == 4
 
 
 # ------------------------------------------------------------------------------ Glue
@@ -210,3 +234,90 @@ def test_admin_shows_a_failed_glue_run_with_its_steps(aws_app_env, monkeypatch):
     steps = at.table[0].value
     assert steps["Status"].tolist() == ["succeeded", "failed", "skipped", "skipped"]
     assert "/aws-glue/jobs/error" in at.code[0].value
+
+
+# ------------------------------------------------------------------------------ Glue unreadable
+HISTORY_ERROR = "The run history can't be read: "
+
+
+def admin_page():
+    at = signed_in("alice")
+    return at.switch_page("app_pages/admin.py").run()
+
+
+def test_admin_reports_a_missing_glue_workflow_instead_of_crashing(athena_log):
+    # moto has no such workflow (the stack is not deployed yet): GetWorkflowRuns fails.
+    at = admin_page()
+    assert not at.exception, at.exception
+    assert texts(at.error) == [HISTORY_ERROR + "Glue workflow 'wvi-pipeline' not found (list runs)"]
+    assert at.button(key="admin_start")  # starting a run is still offered
+    assert not at.dataframe
+
+
+class ThrottledGlue(FakeGlue):
+    """Glue that answers the first `answers` GetWorkflowRuns calls, then throttles."""
+
+    def __init__(self, *runs, answers: int) -> None:
+        super().__init__(*runs)
+        self.answers = answers
+
+    def get_workflow_runs(self, **request):
+        if self.answers <= 0:
+            error = {"Code": "ThrottlingException", "Message": "Rate exceeded"}
+            raise ClientError({"Error": error}, "GetWorkflowRuns")
+        self.answers -= 1
+        return super().get_workflow_runs(**request)
+
+
+def test_admin_reports_throttling_while_the_history_refreshes(aws_app_env, monkeypatch):
+    # The first read (is a run active?) works; the fragment's own read is throttled.
+    running = workflow_run("wr_1", "RUNNING", Graph=graph(ingest=[job_run("RUNNING")]))
+    control = GluePipelineControl(WORKFLOW, client=ThrottledGlue(running, answers=1))
+    monkeypatch.setattr(data, "pipeline_control", lambda: control)
+    at = admin_page()
+    assert not at.exception, at.exception
+    [error] = texts(at.error)
+    assert error.startswith(HISTORY_ERROR + "could not list runs on Glue workflow wvi-pipeline")
+    assert "ThrottlingException" in error
+
+
+class NoCredentialsControl:
+    """A control whose AWS calls fail before the request: botocore's own error, unwrapped."""
+
+    def list_runs(self, n: int = 20):
+        raise NoCredentialsError()
+
+    def start_run(self, window=None):
+        raise NoCredentialsError()
+
+
+def test_admin_reports_missing_credentials(aws_app_env, monkeypatch):
+    monkeypatch.setattr(data, "pipeline_control", NoCredentialsControl)
+    at = admin_page()
+    assert not at.exception, at.exception
+    assert texts(at.error) == [HISTORY_ERROR + "Unable to locate credentials"]
+    at.button(key="admin_start").click().run()
+    assert not at.exception, at.exception
+    assert "The run could not be started: Unable to locate credentials" in texts(at.error)
+
+
+def test_the_pipeline_control_is_built_once_per_settings(aws_app_env, monkeypatch):
+    glue = boto3.client("glue", region_name=REGION)
+    glue.create_workflow(Name=WORKFLOW, MaxConcurrentRuns=1)
+    built: list[dict[str, str]] = []
+    make = data.make_pipeline_control
+    monkeypatch.setattr(data, "make_pipeline_control", lambda env: built.append(env) or make(env))
+    at = admin_page()
+    at.run()
+    at.run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert len(built) == 1  # three runs of the page, one control (one boto3 client)
+    assert {k: built[0].get(k) for k in ("WVI_ORCHESTRATOR", "WVI_GLUE_WORKFLOW")} == {
+        "WVI_ORCHESTRATOR": "glue",
+        "WVI_GLUE_WORKFLOW": WORKFLOW,
+    }
+    first = data.pipeline_control()
+    assert data.pipeline_control() is first
+    aws_app_env.setenv("WVI_GLUE_WORKFLOW", "another-workflow")
+    assert data.pipeline_control().workflow == "another-workflow"
+    assert len(built) == 2

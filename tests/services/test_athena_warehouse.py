@@ -3,9 +3,10 @@
 moto runs no SQL: each query takes the next canned result queued through its
 `/moto-api/static/athena/query-results` endpoint, and moto writes it as the result CSV that
 pyathena's PandasCursor reads. What these tests pin down:
-- the request: workgroup, output location, database, result reuse, no ExecutionParameters;
+- the request: workgroup, output location, database, result reuse, and the values as
+  `ExecutionParameters` — one escaped literal each (hostile strings included), in marker order;
 - the SQL moto recorded (`get_query_execution`): one Athena-dialect statement over the Glue
-  databases, no `?` left, each value exactly one escaped literal (hostile strings included);
+  databases with its `?` markers, no value in its text;
 - the frame: typed from the result's column types (bigint → Int64, double → float64,
   date/timestamp → datetime64, NULL → NA), already in the dtypes `queries.normalize` wants.
 """
@@ -27,7 +28,7 @@ from sqlglot import exp
 
 from services import kpis, queries
 from services.filters import Period
-from services.warehouse import AthenaWarehouse, WarehouseError, athena_sql, bind_literals
+from services.warehouse import AthenaWarehouse, WarehouseError, athena_literal, athena_sql
 
 ACCOUNT, REGION, BUCKET = "123456789012", "us-east-1", "athena-results"
 OUTPUT = f"s3://{BUCKET}/wvi/"
@@ -39,7 +40,8 @@ EVIL_MEDIA = "m1'; DROP TABLE wistia_gold.dim_media; --"
 VALUES = {
     "start": PERIOD.start,
     "end": PERIOD.end,
-    "split": PERIOD.start,
+    "previous_start": PERIOD.previous().start,
+    "previous_end": PERIOD.previous().end,
     "channel": EVIL_CHANNEL,
     "media_id": EVIL_MEDIA,
 }
@@ -221,7 +223,7 @@ def test_every_statement_runs_through_athena(athena, aws_env, name):
     assert frame.iloc[1].isna().all()
     assert queries.normalize(frame).dtypes.equals(frame.dtypes)  # already the dashboard's dtypes
 
-    # The request: workgroup, output location, database, result reuse; values not as parameters.
+    # The request: workgroup, output location, database, result reuse, values as parameters.
     (request,) = sent
     assert request["WorkGroup"] == "primary"
     assert request["ResultConfiguration"] == {"OutputLocation": OUTPUT}
@@ -229,32 +231,42 @@ def test_every_statement_runs_through_athena(athena, aws_env, name):
     assert request["ResultReuseConfiguration"] == {
         "ResultReuseByAgeConfiguration": {"Enabled": True, "MaxAgeInMinutes": 15}
     }
-    assert "ExecutionParameters" not in request
+    parameters = request.get("ExecutionParameters")
+    assert parameters == ([athena_literal(v) for v in bound] or None)
 
-    # The SQL moto received: one Athena statement over the Glue databases, no markers left.
+    # The SQL moto received: one Athena statement over the Glue databases, markers kept.
     (execution,) = recorded_queries()
     received = execution["Query"]
-    assert received == request["QueryString"]
-    assert received == bind_literals(athena_sql(statement.sql, DATABASES), bound)
+    assert received == request["QueryString"] == athena_sql(statement.sql, DATABASES)
+    assert execution.get("ExecutionParameters") == parameters
     (tree,) = sqlglot.parse(received, read="athena")
     template = sqlglot.parse_one(statement.sql, read="athena")
     assert tables(tree) == {
         t.replace("gold.", "wistia_gold.").replace("silver.", "wistia_silver.")
         for t in tables(template)
     }
-    assert not list(tree.find_all(exp.Placeholder)) and "?" not in received
-    # Each value is exactly one literal: the hostile strings come back whole, once per marker.
-    literals = string_literals(tree)
-    for value in {v for v in bound if v is not None}:
-        text = value.isoformat() if isinstance(value, date) else value
-        assert literals.count(text) == bound.count(value)
+    assert len(list(tree.find_all(exp.Placeholder))) == len(bound)
+    # Each value is exactly one literal of its own, never part of the text.
+    assert [parameter_value(p) for p in parameters or []] == [
+        v.isoformat() if isinstance(v, date) else v for v in bound
+    ]
+    assert EVIL_CHANNEL not in received and EVIL_MEDIA not in received
     if EVIL_CHANNEL in bound:
-        assert "'YouTube'' OR ''1''=''1'" in received
+        assert "'YouTube'' OR ''1''=''1'" in parameters
     assert execution["Status"]["State"] == "SUCCEEDED"
 
 
+def parameter_value(text: str) -> object:
+    """What one execution parameter denotes; it must parse as a single literal or NULL."""
+    node = sqlglot.parse_one(text, read="athena")
+    if isinstance(node, exp.Null):
+        return None
+    assert isinstance(node, exp.Literal), text
+    return node.this if node.is_string else node.to_py()
+
+
 # ------------------------------------------------------------------------------ dashboard flows
-def test_kpi_summary_puts_the_period_split_in_the_select_list_as_a_literal(athena, aws_env):
+def test_kpi_summary_binds_both_periods_in_where_clauses(athena, aws_env):
     warehouse, sent = athena
     queue_result(
         aws_env,
@@ -275,14 +287,44 @@ def test_kpi_summary_puts_the_period_split_in_the_select_list_as_a_literal(athen
     assert (summary.current.plays, summary.current.loads) == (100, 350)
     assert summary.current.engagement == pytest.approx(0.525)
     assert summary.deltas.plays_pct == pytest.approx(100.0)
-    daily, engagement = (r["QueryString"] for r in sent)
-    # Athena documents execution parameters only in WHERE clauses; this one is in SELECT.
-    assert daily.startswith(
-        "SELECT CASE WHEN d.date >= CAST('2026-06-08' AS DATE) THEN 'current' ELSE 'previous' END"
+    daily, engagement = sent
+    # The split is a constant label per UNION ALL branch; each branch's WHERE takes its bounds.
+    assert daily["QueryString"].startswith("SELECT 'current' AS period, ")
+    assert "UNION ALL SELECT 'previous' AS period, " in daily["QueryString"]
+    assert "(? IS NULL OR d.channel = ?)" in daily["QueryString"]
+    evil = "'YouTube'' OR ''1''=''1'"
+    for request in (daily, engagement):
+        assert request["ExecutionParameters"] == [
+            *("'2026-06-08'", "'2026-06-14'", evil, evil, "NULL", "NULL"),
+            *("'2026-06-01'", "'2026-06-07'", evil, evil, "NULL", "NULL"),
+        ]
+    assert "wistia_gold.fact_media_engagement" in engagement["QueryString"]
+
+
+def test_kpi_summary_reads_an_empty_period_as_zeros(athena, aws_env):
+    warehouse, _ = athena
+    # Each branch aggregates without GROUP BY: a period without data is a row of NULL sums.
+    queue_result(
+        aws_env,
+        [("period", "varchar"), ("plays", "bigint"), ("loads", "bigint"), ("hours", "double")],
+        [["current", None, None, None], ["previous", "50", "200", "3.0"]],
     )
-    assert "(NULL IS NULL OR d.media_id = NULL)" in daily
-    assert "d.channel = 'YouTube'' OR ''1''=''1'" in daily
-    assert "wistia_gold.fact_media_engagement" in engagement
+    queue_result(
+        aws_env,
+        [
+            ("period", "varchar"),
+            ("unique_visitors", "bigint"),
+            ("watched_weighted", "double"),
+            ("engaged_plays", "bigint"),
+        ],
+        [["current", "0", None, None], ["previous", "1", "1.8", "4"]],
+    )
+    summary = kpis.kpi_summary(warehouse, PERIOD)
+    assert summary.current == kpis.Kpis()
+    cards = {card.label: card.value for card in summary.cards()}
+    assert cards["Plays"] == "0" and cards["Play rate"] == cards["Engagement"] == kpis.DASH
+    assert summary.deltas.plays_pct == pytest.approx(-100.0)
+    assert summary.deltas.play_rate_pp is None
 
 
 def test_retention_curve_reads_the_array_text_athena_returns(athena, aws_env):
@@ -295,11 +337,12 @@ def test_retention_curve_reads_the_array_text_athena_returns(athena, aws_env):
     curve, source = queries.retention_curve(warehouse, "m1", PERIOD)
     assert source == "wistia"
     assert curve["retention"].tolist() == pytest.approx([1.0, 0.8, 0.5])
-    assert "FROM wistia_silver.media_engagement WHERE media_id = 'm1'" in sent[0]["QueryString"]
+    assert "FROM wistia_silver.media_engagement WHERE media_id = ?" in sent[0]["QueryString"]
+    assert sent[0]["ExecutionParameters"] == ["'m1'"]
 
 
-def test_execution_mode_sends_the_values_as_execution_parameters(aws_env):
-    warehouse, sent = make_warehouse(parameters="execution")
+def test_values_go_as_execution_parameters(athena, aws_env):
+    warehouse, sent = athena
     queue_result(aws_env, [("plays", "bigint")], [["3"]])
     frame = warehouse.query(
         "SELECT plays FROM gold.t WHERE media_id = ? AND d = ?", [EVIL_MEDIA, 2]
@@ -311,38 +354,35 @@ def test_execution_mode_sends_the_values_as_execution_parameters(aws_env):
 
 
 # ------------------------------------------------------------------------------ binding, no AWS
-def test_markers_in_strings_identifiers_and_comments_are_not_bound():
-    sql = """SELECT '?' AS "why?", x -- is x = ?\n FROM t /* ? */ WHERE y = ? AND z = ?"""
-    assert bind_literals(sql, ["a'b", None]) == (
-        """SELECT '?' AS "why?", x -- is x = ?\n FROM t /* ? */ WHERE y = 'a''b' AND z = NULL"""
+def test_markers_in_strings_identifiers_and_comments_are_not_markers():
+    warehouse = AthenaWarehouse(workgroup="primary")
+    sql = """SELECT '?' AS "why?", x FROM gold.t WHERE y = ? AND z = ?"""
+    assert warehouse.statement(sql, ["a'b", None]) == (
+        """SELECT '?' AS "why?", x FROM wistia_gold.t WHERE y = ? AND z = ?""",
+        ["'a''b'", "NULL"],
     )
 
 
-def test_binding_checks_the_count_and_the_types():
-    with pytest.raises(WarehouseError, match="2 \\? markers but 1 values"):
-        bind_literals("SELECT ? + ?", [1])
-    with pytest.raises(WarehouseError, match="unsupported parameter type"):
-        bind_literals("SELECT ?", [[1, 2]])
-    with pytest.raises(WarehouseError, match="not a finite number"):
-        bind_literals("SELECT ?", [Decimal("NaN")])
-    assert bind_literals("SELECT ?, ?, ?, ?", [np.int64(3), True, 0.5, date(2026, 1, 2)]) == (
-        "SELECT 3, TRUE, 0.5, '2026-01-02'"
-    )
-
-
-def test_statement_in_both_modes():
-    inline = AthenaWarehouse(workgroup="primary")
-    execution = AthenaWarehouse(workgroup="primary", parameters="execution")
+def test_statement_checks_the_count_and_the_types():
+    warehouse = AthenaWarehouse(workgroup="primary")
     sql = "SELECT * FROM silver.media_engagement WHERE media_id = ?"
-    assert inline.statement(sql, ["x"]) == (
-        "SELECT * FROM wistia_silver.media_engagement WHERE media_id = 'x'",
-        None,
-    )
-    assert execution.statement(sql, ["x"]) == (
+    assert warehouse.statement(sql, ["x"]) == (
         "SELECT * FROM wistia_silver.media_engagement WHERE media_id = ?",
         ["'x'"],
     )
+    assert warehouse.statement("SELECT 1 FROM gold.t", []) == ("SELECT 1 FROM wistia_gold.t", None)
     with pytest.raises(WarehouseError, match="1 \\? markers but 0 values"):
-        execution.statement(sql, [])
-    with pytest.raises(WarehouseError, match="parameters must be one of"):
-        AthenaWarehouse(workgroup="primary", parameters="pyformat")
+        warehouse.statement(sql, [])
+    with pytest.raises(WarehouseError, match="2 \\? markers but 1 values"):
+        warehouse.statement("SELECT 1 FROM t WHERE a = ? AND b = ?", [1])
+    with pytest.raises(WarehouseError, match="unsupported parameter type"):
+        warehouse.statement(sql, [[1, 2]])
+    with pytest.raises(WarehouseError, match="not a finite number"):
+        warehouse.statement(sql, [Decimal("NaN")])
+    where = "SELECT 1 FROM t WHERE a = ? AND b = ? AND c = ? AND d = ?"
+    assert warehouse.statement(where, [np.int64(3), True, 0.5, date(2026, 1, 2)])[1] == [
+        "3",
+        "TRUE",
+        "0.5",
+        "'2026-01-02'",
+    ]

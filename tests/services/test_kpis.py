@@ -89,6 +89,19 @@ def test_empty_period_is_all_zeros(warehouse):
     assert summary.deltas.plays_pct is None
 
 
+def test_a_period_without_data_after_one_with_data(warehouse):
+    # 06-15..06-19 has no rows; the previous five days (06-10..06-14) have the period's data.
+    summary = kpi_summary(warehouse, Period(date(2026, 6, 15), date(2026, 6, 19)))
+    assert summary.current == kpis.Kpis()
+    assert (summary.previous.plays, summary.previous.loads) == (100, 350)
+    assert summary.previous.unique_visitors == 3
+    assert summary.deltas.plays_pct == approx(-100.0)
+    assert summary.deltas.play_rate_pp is None and summary.deltas.engagement_pp is None
+    cards = {card.label: card for card in summary.cards()}
+    assert cards["Plays"].value == "0" and cards["Unique visitors"].value == "0"
+    assert cards["Play rate"].value == cards["Engagement"].value == "—"
+
+
 def test_channel_comparison_counts_visitors_within_each_channel(warehouse, period):
     result = kpis.channel_comparison(warehouse, period, ("Facebook", "YouTube", "Vimeo"))
     assert list(result) == ["Facebook", "YouTube", "Vimeo"]

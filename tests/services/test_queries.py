@@ -19,7 +19,8 @@ DATABASES = (("gold", "wistia_gold"), ("silver", "wistia_silver"))
 SAMPLE = {
     "start": date(2026, 6, 1),
     "end": date(2026, 6, 14),
-    "split": date(2026, 6, 8),
+    "previous_start": date(2026, 5, 18),
+    "previous_end": date(2026, 5, 31),
     "channel": "YouTube",
     "media_id": "m1",
 }
@@ -53,6 +54,57 @@ def test_statement_is_athena_sql(name):
     assert {t.db for t in sent.find_all(exp.Table) if t.db} <= {"wistia_gold", "wistia_silver"}
 
 
+def _owning_clause(node: exp.Expression) -> type[exp.Expression] | None:
+    """The clause a node sits in: the first WHERE or query (SELECT, UNION) above it."""
+    parent = node.parent
+    while parent is not None and not isinstance(parent, exp.Where | exp.Query):
+        parent = parent.parent
+    return type(parent) if parent is not None else None
+
+
+@pytest.mark.parametrize("name", sorted(STATEMENTS))
+def test_every_marker_is_in_a_where_clause(name):
+    # Athena binds execution parameters only in WHERE clauses ("SELECT ? FROM table is not
+    # supported"): a marker in a select list, ON, GROUP BY, ORDER BY or LIMIT would fail there.
+    for sql in (STATEMENTS[name].sql, athena_sql(STATEMENTS[name].sql, DATABASES)):
+        markers = list(sqlglot.parse_one(sql, read="athena").find_all(exp.Placeholder))
+        assert len(markers) == len(STATEMENTS[name].params)
+        assert [_owning_clause(m) for m in markers] == [exp.Where] * len(markers), sql
+
+
+def test_where_check_catches_markers_elsewhere():
+    for sql in (
+        "SELECT CASE WHEN d >= ? THEN 'a' END FROM t WHERE x = ?",
+        "SELECT x FROM t JOIN u ON u.k = ? WHERE u.y = 1",
+        "SELECT x FROM t GROUP BY x HAVING COUNT(*) > ?",
+        "SELECT x FROM t WHERE y = 1 UNION ALL SELECT ? FROM t WHERE z = ?",
+    ):
+        markers = sqlglot.parse_one(sql, read="athena").find_all(exp.Placeholder)
+        assert any(_owning_clause(m) is not exp.Where for m in markers), sql
+    ok = "SELECT x FROM t WHERE y IN (SELECT k FROM u WHERE v = ?) AND z = ?"
+    markers = sqlglot.parse_one(ok, read="athena").find_all(exp.Placeholder)
+    assert {_owning_clause(m) for m in markers} == {exp.Where}
+
+
+@pytest.mark.parametrize("name", sorted(STATEMENTS))
+def test_the_athena_text_keeps_the_markers_in_order(name):
+    # Execution parameters bind by position: rewriting the schemas must not reorder markers.
+    # Tag the i-th marker as the string '<i>', rewrite, and read the tags back in text order.
+    pieces = STATEMENTS[name].sql.split("?")
+    tagged = "".join(f"{piece}'<{i}>'" for i, piece in enumerate(pieces[:-1])) + pieces[-1]
+    text = athena_sql(tagged, DATABASES)
+    tags = [f"'<{i}>'" for i in range(len(pieces) - 1)]
+    assert all(text.count(tag) == 1 for tag in tags)
+    assert sorted(tags, key=text.index) == tags
+
+
+def test_every_statement_is_registered():
+    # The WHERE-clause and dialect checks above walk STATEMENTS: no statement may bypass it.
+    defined = [v for v in vars(queries).values() if isinstance(v, queries.Statement)]
+    defined += list(queries.AUDIENCE.values())
+    assert all(STATEMENTS[s.name] is s for s in defined)
+
+
 @pytest.mark.parametrize("name", sorted(STATEMENTS))
 @pytest.mark.parametrize("filtered", [False, True])
 def test_statement_runs_on_duckdb(warehouse, name, filtered):
@@ -69,8 +121,15 @@ def test_statements_run_on_an_empty_root(tmp_path, name):
     statement = STATEMENTS[name]
     warehouse = DuckDBWarehouse(tmp_path)
     frame = queries.run(warehouse, statement, **_values(statement))
-    if name in ("data_range", "kpi_daily_totals", "kpi_engagement_totals"):
-        assert len(frame) <= 1 and frame.isna().all().all()
+    if name == "data_range":
+        assert len(frame) == 1 and frame.isna().all().all()
+    elif name in ("kpi_daily_totals", "kpi_engagement_totals"):
+        # One aggregate row per period even without data: NULL sums, COUNT(DISTINCT) 0.
+        assert frame["period"].tolist() == ["current", "previous"]
+        sums = frame.drop(columns=["period", "unique_visitors"], errors="ignore")
+        assert sums.isna().all().all()
+        if "unique_visitors" in frame:
+            assert frame["unique_visitors"].tolist() == [0, 0]
     else:
         assert frame.empty
 

@@ -1,7 +1,10 @@
-"""DuckDBWarehouse over Parquet folders; the Athena SQL rewrite and parameter literals."""
+"""DuckDBWarehouse over Parquet folders (loaded tables, reloaded when their files change);
+the Athena SQL rewrite and parameter literals."""
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from datetime import date, datetime
 from decimal import Decimal
@@ -10,8 +13,10 @@ import pandas as pd
 import pytest
 import sqlglot
 
+from services import warehouse as warehouse_module
 from services.warehouse import (
     GOLD_TABLES,
+    SCHEMAS,
     AthenaWarehouse,
     DuckDBWarehouse,
     WarehouseError,
@@ -19,14 +24,26 @@ from services.warehouse import (
     athena_sql,
     make_warehouse,
     parquet_glob,
+    table_signature,
 )
 from tests.services import gold_fixture
 
 
-def test_views_have_the_contract_columns(warehouse):
+def test_tables_have_the_contract_columns_and_types(warehouse):
     for table, columns in GOLD_TABLES.items():
         frame = warehouse.query(f"SELECT * FROM gold.{table} LIMIT 0")
         assert list(frame.columns) == list(columns), table
+    types = warehouse.query(
+        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns"
+    )
+    found = {(r.table_schema, r.table_name, r.column_name): r.data_type for r in types.itertuples()}
+    expected = {
+        (schema, table, column): kind
+        for schema, tables in SCHEMAS.items()
+        for table, columns in tables.items()
+        for column, kind in columns.items()
+    }
+    assert found == expected
 
 
 def test_partition_column_comes_from_the_folder_and_staging_is_ignored(warehouse):
@@ -40,7 +57,7 @@ def test_partition_column_comes_from_the_folder_and_staging_is_ignored(warehouse
     assert typed["t"].tolist() == ["DATE"]
 
 
-def test_missing_tables_are_empty_views(tmp_path):
+def test_missing_tables_are_empty_tables(tmp_path):
     warehouse = DuckDBWarehouse(tmp_path / "nothing-here")
     for table in GOLD_TABLES:
         assert warehouse.query(f"SELECT * FROM gold.{table}").empty
@@ -55,24 +72,112 @@ def test_refresh_shows_tables_written_later(tmp_path):
     assert len(warehouse.query("SELECT * FROM gold.dim_media")) == 3
 
 
-def test_new_partitions_show_without_refresh(tmp_path):
+def _write_day(root, day: date) -> None:
     daily = gold_fixture.FACT_MEDIA_DAILY
-    first = daily[daily["date"] == date(2026, 6, 10)]
-    gold_fixture.write_table(tmp_path, "gold", "fact_media_daily", first, "date")
+    folder = root / "gold" / "fact_media_daily" / f"date={day.isoformat()}"
+    folder.mkdir(parents=True)
+    rows = daily[daily["date"] == day].drop(columns=["date"])
+    rows.to_parquet(folder / "part-0.parquet", index=False)
+
+
+def test_new_partitions_show_after_a_refresh(tmp_path):
+    _write_day(tmp_path, date(2026, 6, 10))
     warehouse = DuckDBWarehouse(tmp_path, max_age_seconds=3600)
     assert len(warehouse.query("SELECT * FROM gold.fact_media_daily")) == 2
-    later = tmp_path / "gold" / "fact_media_daily" / "date=2026-06-11"
-    later.mkdir()
-    rows = daily[daily["date"] == date(2026, 6, 11)].drop(columns=["date"])
-    rows.to_parquet(later / "part-0.parquet", index=False)
+    _write_day(tmp_path, date(2026, 6, 11))
+    # The rows as loaded until the next refresh (explicit, or when max_age_seconds passed).
+    assert len(warehouse.query("SELECT * FROM gold.fact_media_daily")) == 2
+    warehouse.refresh()
     assert len(warehouse.query("SELECT * FROM gold.fact_media_daily")) == 3
 
 
-def test_removed_files_trigger_a_refresh(tmp_path):
+def test_an_old_load_refreshes_on_the_next_query(tmp_path):
+    _write_day(tmp_path, date(2026, 6, 10))
+    warehouse = DuckDBWarehouse(tmp_path, max_age_seconds=0)
+    assert len(warehouse.query("SELECT * FROM gold.fact_media_daily")) == 2
+    _write_day(tmp_path, date(2026, 6, 11))
+    assert len(warehouse.query("SELECT * FROM gold.fact_media_daily")) == 3
+
+
+def test_removed_files_empty_the_table_on_refresh(tmp_path):
     gold_fixture.write_table(tmp_path, "gold", "dim_media", gold_fixture.DIM_MEDIA, None)
     warehouse = DuckDBWarehouse(tmp_path, max_age_seconds=3600)
     (tmp_path / "gold" / "dim_media" / "part-0.parquet").unlink()
+    assert len(warehouse.query("SELECT * FROM gold.dim_media")) == 3  # loaded, not re-read
+    warehouse.refresh()
     assert warehouse.query("SELECT * FROM gold.dim_media").empty
+
+
+@pytest.fixture
+def loads(monkeypatch) -> list[str]:
+    """The tables the warehouse (re)loads, in order."""
+    names: list[str] = []
+    original = warehouse_module._table_sql
+
+    def table_sql(cursor, name, columns, pattern):
+        names.append(name)
+        return original(cursor, name, columns, pattern)
+
+    monkeypatch.setattr(warehouse_module, "_table_sql", table_sql)
+    return names
+
+
+def test_refresh_reloads_only_the_tables_whose_files_changed(tmp_path, loads):
+    gold_fixture.build(tmp_path)
+    warehouse = DuckDBWarehouse(tmp_path, max_age_seconds=3600)
+    assert sorted(loads) == sorted(f"{s}.{t}" for s, tables in SCHEMAS.items() for t in tables)
+    loads.clear()
+    warehouse.refresh()
+    assert loads == []
+    # Work folders of a write in progress are not part of the table.
+    staging = tmp_path / "gold" / "fact_media_engagement" / "_temporary" / "0"
+    staging.mkdir(parents=True)
+    (staging / "part-1.parquet").write_bytes(b"not yet")
+    warehouse.refresh()
+    assert loads == []
+    # A rewritten file (new size / mtime) reloads that table only.
+    media = gold_fixture.DIM_MEDIA.head(2)
+    media.to_parquet(tmp_path / "gold" / "dim_media" / "part-0.parquet", index=False)
+    warehouse.refresh()
+    assert loads == ["gold.dim_media"]
+    assert len(warehouse.query("SELECT * FROM gold.dim_media")) == 2
+
+
+def test_a_table_that_cannot_be_read_keeps_its_rows(tmp_path, monkeypatch, caplog):
+    gold_fixture.write_table(tmp_path, "gold", "dim_media", gold_fixture.DIM_MEDIA, None)
+    warehouse = DuckDBWarehouse(tmp_path, max_age_seconds=3600)
+    gold_fixture.DIM_MEDIA.head(1).to_parquet(
+        tmp_path / "gold" / "dim_media" / "part-0.parquet", index=False
+    )
+    # Files that vanish between the listing and the read (a table being rewritten).
+    real_glob = warehouse_module.parquet_glob
+    monkeypatch.setattr(warehouse_module, "parquet_glob", lambda d: str(d / "gone-*.parquet"))
+    with caplog.at_level(logging.WARNING, logger="wvi.services.warehouse"):
+        warehouse.refresh()
+    assert "could not load gold.dim_media (attempt 2)" in caplog.text
+    assert len(warehouse.query("SELECT * FROM gold.dim_media")) == 3
+    monkeypatch.setattr(warehouse_module, "parquet_glob", real_glob)
+    warehouse.refresh()  # the signature was not taken: the next refresh loads it
+    assert len(warehouse.query("SELECT * FROM gold.dim_media")) == 1
+
+
+def test_table_signature(tmp_path):
+    assert table_signature(tmp_path / "absent") == ()
+    table = tmp_path / "t"
+    for name in ("a=1/part-1.parquet", "a=0/part-0.parquet", "_temporary/x.parquet"):
+        (table / name).parent.mkdir(parents=True, exist_ok=True)
+        (table / name).write_bytes(b"12345")
+    (table / "a=0" / ".part-0.parquet.crc").write_bytes(b"c")
+    (table / "_SUCCESS").write_bytes(b"")
+    os.utime(table / "a=0" / "part-0.parquet", ns=(1, 2))
+    signature = table_signature(table)
+    assert [(path, size) for path, size, _ in signature] == [
+        ("a=0/part-0.parquet", 5),
+        ("a=1/part-1.parquet", 5),
+    ]
+    assert signature[0][2] == 2
+    os.utime(table / "a=0" / "part-0.parquet", ns=(1, 3))
+    assert table_signature(table) != signature
 
 
 def test_parquet_glob(tmp_path):
@@ -104,6 +209,35 @@ def test_concurrent_queries(warehouse):
     for thread in [*threads, refresher]:
         thread.join()
     assert errors == []
+
+
+def test_queries_run_while_tables_reload(tmp_path, loads):
+    gold_fixture.build(tmp_path)
+    warehouse = DuckDBWarehouse(tmp_path, max_age_seconds=3600)
+    loads.clear()
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def work():
+        try:
+            while not done.is_set():
+                frame = warehouse.query("SELECT SUM(play_count) AS p FROM gold.fact_media_daily")
+                assert int(frame["p"][0]) == 1149
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    part = next((tmp_path / "gold" / "fact_media_daily").glob("date=*/*.parquet"))
+    for step in range(1, 6):  # a new mtime each time: every refresh reloads the table
+        os.utime(part, ns=(step, step * 1_000_000_000))
+        warehouse.refresh()
+    done.set()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert loads == ["gold.fact_media_daily"] * 5
 
 
 def test_params_must_be_positional(warehouse):

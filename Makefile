@@ -34,6 +34,8 @@ format: venv
 ## Reproducible benchmarks (figures go in the README).
 bench: venv
 	$(PY) -m bench.ingest_bench
+	$(PY) -m bench.pipeline_bench
+	$(PY) -m bench.app_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -40,4 +40,16 @@ def simulator():
         yield server
 
 
+@pytest.fixture(scope="module")
+def moto_url():
+    """A moto server (every AWS API) on loopback for the module; its URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
 from tests.spark_fixture import spark  # noqa: E402, F401  (one Spark session per test run)

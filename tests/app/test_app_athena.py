@@ -23,7 +23,6 @@ import pytest
 import sqlglot
 from botocore.exceptions import ClientError, NoCredentialsError
 from moto.athena.models import AthenaBackend, QueryResults
-from moto.server import ThreadedMotoServer
 
 from app import data
 from services import queries
@@ -74,15 +73,6 @@ def canned(name: str) -> QueryResults:
         for row in RESULTS.get(name, [])
     ]
     return QueryResults([header, *rows], [column_info(n, COLUMN_TYPES[n]) for n in names])
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture

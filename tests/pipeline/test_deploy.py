@@ -35,17 +35,6 @@ STACK = "wvi-test"
 REPOSITORY = "acme/wistia-insights"
 
 
-@pytest.fixture(scope="module")
-def moto_url():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
 def aws(moto_url, monkeypatch):
     """Fake credentials, moto's endpoint, a clean moto state and an artifact bucket."""

@@ -13,7 +13,6 @@ from datetime import date
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from services import kpis, queries
 from services.filters import Period
@@ -21,15 +20,6 @@ from services.warehouse import AthenaWarehouse
 
 ACCOUNT, REGION, BUCKET = "123456789012", "us-east-1", "athena-results"
 PERIOD = Period(date(2026, 6, 8), date(2026, 6, 14))
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlglot
-from moto.server import ThreadedMotoServer
 from sqlglot import exp
 
 from services import kpis, queries
@@ -100,15 +99,6 @@ SAMPLES = {
 
 
 # ------------------------------------------------------------------------------ moto plumbing
-@pytest.fixture(scope="module")
-def moto_url():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
 def aws_env(moto_url, monkeypatch):
     """Every AWS client of this process (pyathena's Athena and S3 ones too) → the moto server."""

@@ -61,7 +61,10 @@ def _window(mode: str) -> RunWindow | None:
     if not isinstance(first, date) or not isinstance(last, date) or first > last:
         st.error("The window must start on or before its last day.")
         return None
-    st.caption("Re-reads every day of the window from Wistia; watermarks stay as they are.")
+    st.caption(
+        "Re-reads every day of the window from Wistia. Watermarks move only when the window "
+        "joins on to them, so a backfill never marks skipped days as done."
+    )
     return RunWindow(start=first, end=last)
 
 

@@ -59,7 +59,10 @@ def _window_arguments(parser: argparse.ArgumentParser) -> None:
         "--start-date", type=_date, metavar="DATE", help="explicit window start (a backfill)"
     )
     parser.add_argument(
-        "--end-date", type=_date, metavar="DATE", help="explicit window end (default: --as-of)"
+        "--end-date",
+        type=_date,
+        metavar="DATE",
+        help="explicit window end (default: --as-of; `trigger` needs --start-date with it)",
     )
     parser.add_argument(
         "--backfill-days",

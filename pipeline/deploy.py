@@ -515,10 +515,11 @@ def app_environment(outputs: Mapping[str, str], region: str | None) -> dict[str,
     names = {
         "WVI_DATA_ROOT": "DataRoot",
         "WVI_GLUE_WORKFLOW": "WorkflowName",
+        # The workgroup enforces its own result location; a query that names one as well
+        # would lose Athena's result reuse, so WVI_ATHENA_OUTPUT stays unset.
         "WVI_ATHENA_WORKGROUP": "AthenaWorkGroupName",
-        "WVI_ATHENA_OUTPUT": "AthenaOutput",
-        "WVI_GOLD_DB": "GoldDatabaseName",
-        "WVI_SILVER_DB": "SilverDatabaseName",
+        "WVI_ATHENA_DATABASE": "GoldDatabaseName",
+        "WVI_ATHENA_SILVER_DATABASE": "SilverDatabaseName",
     }
     env = {var: outputs[key] for var, key in names.items() if key in outputs}
     env.update(WVI_ORCHESTRATOR="glue", WVI_WAREHOUSE="athena")

@@ -116,6 +116,13 @@ class _Run:
             start = max(start, opts.as_of - timedelta(days=EVENT_RETENTION_DAYS))
         return start, end
 
+    def moves_watermark(self, stream: Stream, media_id: str, window: tuple[date, date]) -> bool:
+        """Whether covering `window` may move the watermark to its end: only when the window
+        joins on to what is covered already. A backfill that starts after the watermark's
+        next day would otherwise mark the days in between as done."""
+        mark = self.watermarks.get(stream.name, media_id)
+        return mark is None or window[0] <= mark + timedelta(days=1)
+
     def fetch(self, stream: Stream, media_id: str | None, window=None, page=None) -> Page:
         if self.cancelled.is_set():
             raise IngestCancelled("cancelled")
@@ -222,4 +229,5 @@ def _ingest_unit(run: _Run, stream: Stream, media_id: str, report: ProgressFn) -
         with run.lock:
             lo, hi = run.windows.get(stream.name, [start, end])
             run.windows[stream.name] = [min(lo, start), max(hi, end)]
-            run.proposal.dates.setdefault(stream.name, {})[media_id] = end
+            if run.moves_watermark(stream, media_id, window):
+                run.proposal.dates.setdefault(stream.name, {})[media_id] = end

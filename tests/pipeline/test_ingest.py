@@ -132,6 +132,26 @@ def test_watermarks_move_only_on_commit_and_drive_the_next_window(tmp_path, simu
     ]
 
 
+def test_a_backfill_beyond_a_gap_does_not_move_the_watermark(tmp_path, simulator):
+    from pipeline.state import commit_watermarks
+
+    storage, media = LocalStorage(tmp_path), "gskhw4w4lm"
+    settings = settings_for(simulator, tmp_path)
+    mark = AS_OF - timedelta(days=10)
+    commit_watermarks(storage, ingest(settings, storage, IngestOptions(as_of=mark)).run_id)
+    assert load_watermarks(storage).get("events", media) == mark
+
+    # Days mark+1 .. mark+4 stay uncovered: the watermark must not jump over them.
+    gap = IngestOptions(as_of=AS_OF, start_date=mark + timedelta(days=5), end_date=AS_OF)
+    commit_watermarks(storage, ingest(settings, storage, gap).run_id)
+    assert load_watermarks(storage).get("events", media) == mark
+
+    # A window that joins on to the watermark moves it to its end.
+    joined = IngestOptions(as_of=AS_OF, start_date=mark + timedelta(days=1), end_date=AS_OF)
+    commit_watermarks(storage, ingest(settings, storage, joined).run_id)
+    assert load_watermarks(storage).get("events", media) == AS_OF
+
+
 def test_only_the_configured_media_are_pulled(tmp_path, simulator):
     storage = LocalStorage(tmp_path)
     settings = settings_for(simulator, tmp_path, WVI_MEDIA_IDS="gskhw4w4lm")

@@ -110,7 +110,7 @@ def bronze_to_silver(
     _ensure(spark, storage, "silver", silver_db, [*SILVER_TABLES.values(), SILVER_MEDIA_SOURCES])
     manifests = complete_runs(storage, load_date)
     refs = part_refs(manifests)
-    quarantines: list[DataFrame] = [malformed_pages(spark, storage, refs, load_date)]
+    quarantines: list[DataFrame] = [malformed_pages(spark, storage, refs, load_date, pii)]
     rows: dict[str, int] = {}
     rejected: dict[str, int] = {}
     timings: dict[str, float] = {}
@@ -121,7 +121,7 @@ def bronze_to_silver(
         spec = SILVER_FOR_STREAM[stream]
         rows[spec.name] = _write(spark, storage, "silver", silver_db, spec, prepared.silver)
         rejected[stream], parts = prepared.rejected()
-        bad = rejected_records(spark, storage, stream, refs, parts, load_date)
+        bad = rejected_records(spark, storage, stream, refs, parts, load_date, pii)
         if bad is not None:
             quarantines.append(bad)
         timings[spec.name] = round(time.perf_counter() - step, 2)

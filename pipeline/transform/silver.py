@@ -35,6 +35,7 @@ from pipeline.transform.validate import (
     MALFORMED_PAGE,
     REASON,
     quarantine_rows,
+    redact_raw,
     tag,
     valid_rows,
 )
@@ -119,7 +120,7 @@ def read_bronze(
 
 
 def malformed_pages(
-    spark: SparkSession, storage: Storage, refs: Sequence[PartRef], load_date
+    spark: SparkSession, storage: Storage, refs: Sequence[PartRef], load_date, pii: str = "masked"
 ) -> DataFrame:
     """One quarantine row per page that was not valid JSON, with its text as received."""
     bad = [r for r in refs if not r.valid]
@@ -127,7 +128,7 @@ def malformed_pages(
     if bad:
         texts = (
             spark.read.text([storage.uri(r.part) for r in bad], wholetext=True)
-            .select(_part_key().alias("_part"), F.col("value").alias("raw"))
+            .select(_part_key().alias("_part"), redact_raw(F.col("value"), pii).alias("raw"))
             .dropDuplicates(["_part"])
         )
         parts = parts.join(texts, "_part", "left")
@@ -186,6 +187,7 @@ def rejected_records(
     refs: Sequence[PartRef],
     parts: Sequence[str],
     load_date,
+    pii: str = "masked",
 ) -> DataFrame | None:
     """Quarantine rows of the rejected records in `parts` (re-reads only those pages)."""
     wanted = set(parts)
@@ -193,4 +195,4 @@ def rejected_records(
     if not subset:
         return None
     raw = read_bronze(spark, storage, stream, subset, load_date, by_file=True)
-    return quarantine_rows(tag(raw, stream), stream)
+    return quarantine_rows(tag(raw, stream), stream, pii)

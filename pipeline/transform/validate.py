@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from pipeline.transform.pii import check_mode
 from pipeline.transform.schemas import CORRUPT, FOLDER, INT_ARRAY, THUMBNAIL, bronze_schema
 
 DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -331,19 +332,33 @@ def tag(df: DataFrame, stream: str) -> DataFrame:
     return df.withColumn(REASON, _REASON_OF[stream]())
 
 
-def raw_json(stream: str) -> Column:
-    """The record as JSON: the page text for a malformed one, else the fields as read."""
+# A JSON member "ip" or "email" with its string value, in a record or in a page's raw text.
+_PERSONAL_MEMBER = r'("(?:ip|email)"\s*:\s*)"[^"]*"'
+
+
+def redact_raw(text: Column, pii: str = "masked") -> Column:
+    """`text` with the values of its "ip" and "email" members replaced by "[redacted]",
+    unless `pii` is raw: quarantined records are kept for people to read, and must not be
+    the one place where addresses survive unmasked."""
+    if check_mode(pii) == "raw":
+        return text
+    return F.regexp_replace(text, _PERSONAL_MEMBER, '$1"[redacted]"')
+
+
+def raw_json(stream: str, pii: str = "masked") -> Column:
+    """The record as JSON: the page text for a malformed one, else the fields as read;
+    personal fields redacted per `pii`."""
     fields = [F.col(f.name) for f in bronze_schema(stream).fields if f.name != CORRUPT]
-    return F.coalesce(F.col(CORRUPT), F.to_json(F.struct(*fields)))
+    return redact_raw(F.coalesce(F.col(CORRUPT), F.to_json(F.struct(*fields))), pii)
 
 
-def quarantine_rows(tagged: DataFrame, stream: str) -> DataFrame:
+def quarantine_rows(tagged: DataFrame, stream: str, pii: str = "masked") -> DataFrame:
     """The rejected records of a tagged DataFrame as quarantine rows."""
     return tagged.where(F.col(REASON).isNotNull()).select(
         F.lit(stream).alias("stream"),
         F.col("_run_id").alias("run_id"),
         F.col(REASON).alias("reason"),
-        raw_json(stream).alias("raw"),
+        raw_json(stream, pii).alias("raw"),
         F.col("_part").alias("part"),
         F.col("_load_date").alias("load_date"),
     )

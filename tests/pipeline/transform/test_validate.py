@@ -250,3 +250,22 @@ def test_snapshot_streams_reasons(spark):
         "x",
     )
     assert [r.reason for r in quarantine.collect()] == ["missing hashed_id"]
+
+
+@pytest.mark.parametrize("pii", ["masked", "hashed", "raw"])
+def test_quarantined_records_keep_no_address_unless_pii_is_raw(spark, pii):
+    from pipeline.transform.validate import quarantine_rows, redact_raw, tag
+
+    record = {"visitor_key": "v1", "ip": "203.0.113.7", "email": "ann@example.com"}
+    (row,) = quarantine_rows(tag(read_page(spark, [record]), "events"), "events", pii).collect()
+    assert row.reason == "missing event_key"
+    page = spark.createDataFrame(
+        [('[{"ip": "198.51.100.9", "email":"bo@example.com", "x',)], "t string"
+    )
+    (text,) = page.select(redact_raw(F.col("t"), pii).alias("t")).first()
+    for raw, address in ((row.raw, "203.0.113.7"), (text, "198.51.100.9")):
+        if pii == "raw":
+            assert address in raw and "@example.com" in raw
+        else:
+            assert address not in raw and "@example.com" not in raw
+            assert '"[redacted]"' in raw

@@ -369,6 +369,33 @@ def test_app_role_reads_and_queries_but_writes_only_athena_results(template):
                 assert "/gold/" in text or "/silver/" in text or "AthenaResults" in text, text
 
 
+def data_writes(template: dict, owner: str) -> set[str]:
+    """The data-bucket keys (as written in the template) `owner` may put or delete."""
+    keys = set()
+    for who, statement in allow_statements(template):
+        actions = set(as_list(statement["Action"]))
+        if who in (owner, "GlueJobBasePolicy") and actions & {"s3:PutObject", "s3:DeleteObject"}:
+            for resource in as_list(statement["Resource"]):
+                text = resource["Fn::Sub"] if isinstance(resource, dict) else resource
+                if "DataBucket" in text:
+                    keys.add(text.split("${DataPrefix}", 1)[1])
+    return keys
+
+
+def test_ingest_only_adds_to_bronze_and_the_transforms_never_write_it(template):
+    assert data_writes(template, "GlueIngestRole") == {"/bronze/*", "/state/pending/*"}
+    ingest_deletes = [
+        s
+        for who, s in allow_statements(template)
+        if who in ("GlueIngestRole", "GlueJobBasePolicy")
+        and "s3:DeleteObject" in as_list(s["Action"])
+    ]
+    assert not ingest_deletes, "bronze is never rewritten: ingest deletes nothing"
+    transform = data_writes(template, "GlueTransformRole")
+    assert {"/silver/*", "/gold/*", "/quality/*", "/state/*"} <= transform
+    assert not any(key.startswith("/bronze") or key == "/*" for key in transform), transform
+
+
 def test_outputs_name_what_the_app_and_ci_need(template):
     assert {
         "DataBucketName",

@@ -59,17 +59,25 @@ def resolve_load_date(value: str, args: dict[str, str], glue_client: Any = None)
     yesterday in UTC (the last complete day)."""
     if value != "auto":
         return date.fromisoformat(value)
-    workflow, run_id = args.get("WORKFLOW_NAME"), args.get("WORKFLOW_RUN_ID")
-    if workflow and run_id:
-        if glue_client is None:
-            import boto3
-
-            glue_client = boto3.client("glue")
-        properties = glue_client.get_workflow_run_properties(Name=workflow, RunId=run_id)
-        chosen = properties.get("RunProperties", {}).get("load_date")
-        if chosen:
-            return date.fromisoformat(chosen)
+    chosen = run_properties(args, glue_client).get("load_date")
+    if chosen:
+        return date.fromisoformat(chosen)
     return datetime.now(UTC).date() - timedelta(days=1)
+
+
+def run_properties(args: dict[str, str], glue_client: Any = None) -> dict[str, str]:
+    """The workflow run's properties (`load_date`, and for a backfill `start_date`,
+    `end_date`, `backfill_days`, as `python -m pipeline trigger` sets them); {} outside a
+    workflow."""
+    workflow, run_id = args.get("WORKFLOW_NAME"), args.get("WORKFLOW_RUN_ID")
+    if not (workflow and run_id):
+        return {}
+    if glue_client is None:
+        import boto3
+
+        glue_client = boto3.client("glue")
+    response = glue_client.get_workflow_run_properties(Name=workflow, RunId=run_id)
+    return dict(response.get("RunProperties") or {})
 
 
 def store_load_date(args: dict[str, str], load_date: date, glue_client: Any = None) -> None:

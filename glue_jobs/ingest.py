@@ -4,7 +4,9 @@ Arguments: --JOB_NAME, --data_root, --load_date (the as-of day: YYYY-MM-DD, or `
 yesterday in UTC, recorded as the workflow run's `load_date` property so that the later jobs
 of the run use the same day); optional --wistia_secret_id (Secrets Manager secret holding the
 API token, as a plain string or JSON with WISTIA_API_TOKEN/token), --wistia_api_base_url,
---media_ids (comma list), --backfill_days. The token is never logged.
+--media_ids (comma list), --backfill_days. In a workflow run, the run properties
+`start_date`, `end_date` and `backfill_days` (set by `python -m pipeline trigger`) choose a
+backfill window. The token is never logged.
 """
 
 from __future__ import annotations
@@ -12,13 +14,24 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 if not __package__:  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from glue_jobs._args import WORKFLOW, report, resolve_args, resolve_load_date, store_load_date
+from glue_jobs._args import (
+    WORKFLOW,
+    report,
+    resolve_args,
+    resolve_load_date,
+    run_properties,
+    store_load_date,
+)
+
+if TYPE_CHECKING:
+    from pipeline.ingest import IngestOptions
 
 OPTIONAL = (
     "wistia_secret_id",
@@ -46,6 +59,25 @@ def read_token(secret_id: str, client: Any = None) -> str:
     return value
 
 
+def window(load_date: date, args: dict[str, str], glue_client: Any = None) -> IngestOptions:
+    """The run's window: a backfill's start/end/backfill days from the workflow run's
+    properties (a `trigger --start-date ...`), else the incremental default."""
+    from pipeline.ingest import IngestOptions
+
+    properties = run_properties(args, glue_client)
+
+    def day(name: str) -> date | None:
+        return date.fromisoformat(properties[name]) if properties.get(name) else None
+
+    days = properties.get("backfill_days")
+    return IngestOptions(
+        as_of=load_date,
+        start_date=day("start_date"),
+        end_date=day("end_date"),
+        backfill_days=int(days) if days else None,
+    )
+
+
 def main(
     argv: Sequence[str] | None = None, *, secrets_client: Any = None, glue_client: Any = None
 ) -> dict[str, Any]:
@@ -54,7 +86,7 @@ def main(
 
     from pydantic import SecretStr
 
-    from pipeline.ingest import IngestOptions, ingest
+    from pipeline.ingest import ingest
     from pipeline.settings import load_settings
     from pipeline.storage import open_storage
 
@@ -70,7 +102,7 @@ def main(
     if args.get("backfill_days"):
         overrides["backfill_days"] = int(args["backfill_days"])
     settings = load_settings(**overrides)
-    result = ingest(settings, open_storage(args["data_root"]), IngestOptions(as_of=load_date))
+    result = ingest(settings, open_storage(args["data_root"]), window(load_date, args, glue_client))
     store_load_date(args, load_date, glue_client)
     summary = {
         "run_id": result.run_id,

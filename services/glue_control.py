@@ -16,10 +16,10 @@ the local runner's records produce:
   `/error`, stream = job run id) instead of fetching them: the Admin page refreshes every few
   seconds, and reading logs would need `logs:GetLogEvents` on the app's role.
 
-The window goes to the jobs as workflow run properties. The Glue jobs read only `load_date`
-(when their `--load_date` argument is `auto`, glue_jobs/_args.py); start/end dates and
-backfill days are not read by them, so a backfill window is refused unless `allow_window`
-says the jobs have learnt to.
+The window goes to the jobs as workflow run properties: every job reads `load_date` (when its
+`--load_date` argument is `auto`, glue_jobs/_args.py), and the ingest job reads `start_date`,
+`end_date` and `backfill_days` (glue_jobs/ingest.py). `allow_window=False` refuses windows, for
+a deployment whose jobs predate that.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class GluePipelineControl:
         client: Any = None,
         region: str | None = None,
         job_steps: Mapping[str, str] | None = None,
-        allow_window: bool = False,
+        allow_window: bool = True,
     ) -> None:
         if not workflow:
             raise PipelineControlError("a Glue workflow name is needed (WVI_GLUE_WORKFLOW)")
@@ -104,7 +104,7 @@ class GluePipelineControl:
         wants_window = bool(window.start or window.end or window.backfill_days)
         if wants_window and not self.allow_window:
             raise PipelineControlError(
-                "the Glue jobs do not read a backfill window yet (only load_date); "
+                "this Glue deployment does not take a backfill window (only load_date); "
                 "run the backfill locally with `python -m pipeline run --start-date ...`"
             )
         values = {

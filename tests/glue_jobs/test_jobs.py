@@ -100,3 +100,46 @@ def test_ingest_job_reads_the_token_from_secrets_manager(monkeypatch, tmp_path, 
     assert ingest.read_token("wvi/wistia-token", FakeSecrets("plain-token")) == "plain-token"
     with pytest.raises(ValueError, match="WISTIA_API_TOKEN"):
         ingest.read_token("wvi/wistia-token", FakeSecrets('{"other": "x"}'))
+
+
+class FakeWorkflow:
+    """The workflow-run-properties calls of a Glue client, for a run started with a window."""
+
+    def __init__(self, properties):
+        self.properties, self.put = properties, []
+
+    def get_workflow_run_properties(self, Name, RunId):
+        return {"RunProperties": dict(self.properties)}
+
+    def put_workflow_run_properties(self, Name, RunId, RunProperties):
+        self.put.append(RunProperties)
+
+
+def test_ingest_job_takes_a_backfill_window_from_the_workflow_run(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake_ingest(settings, storage, options):
+        seen["options"] = options
+        return IngestResult("run-1", options.as_of, "complete", "m.json", {}, {"total": {}})
+
+    monkeypatch.setattr("pipeline.ingest.ingest", fake_ingest)
+    glue = FakeWorkflow(
+        {"load_date": "2026-05-02", "start_date": "2026-04-01", "end_date": "2026-04-30"}
+    )
+    argv = [
+        "ingest.py",
+        "--JOB_NAME", "wvi-ingest",
+        "--data_root", str(tmp_path),
+        "--load_date", "auto",
+        "--WORKFLOW_NAME", "wf",
+        "--WORKFLOW_RUN_ID", "wr-1",
+    ]  # fmt: skip
+    ingest.main(argv, glue_client=glue)
+    options = seen["options"]
+    assert options.as_of == date(2026, 5, 2)
+    assert (options.start_date, options.end_date) == (date(2026, 4, 1), date(2026, 4, 30))
+    assert options.backfill_days is None
+
+    glue.properties = {"load_date": "2026-05-02", "backfill_days": "90"}
+    ingest.main(argv, glue_client=glue)
+    assert seen["options"].backfill_days == 90 and seen["options"].start_date is None

@@ -154,8 +154,8 @@ def test_unknown_runs_and_workflows(glue):
         missing.start_run()
 
 
-def test_a_backfill_window_is_refused_because_the_jobs_ignore_it(glue):
-    control = GluePipelineControl(WORKFLOW, client=glue)
+def test_a_backfill_window_is_refused_when_the_jobs_do_not_take_one(glue):
+    control = GluePipelineControl(WORKFLOW, client=glue, allow_window=False)
     for window in (
         RunWindow(start=date(2026, 5, 1), end=date(2026, 5, 31)),
         RunWindow(backfill_days=7),
@@ -165,8 +165,8 @@ def test_a_backfill_window_is_refused_because_the_jobs_ignore_it(glue):
     assert glue.get_workflow_runs(Name=WORKFLOW)["Runs"] == []
 
 
-def test_a_window_is_sent_once_the_jobs_read_it(glue):
-    control = GluePipelineControl(WORKFLOW, client=glue, allow_window=True)
+def test_a_window_is_sent_as_run_properties(glue):
+    control = GluePipelineControl(WORKFLOW, client=glue)
     window = RunWindow(start=date(2026, 5, 1), end=date(2026, 5, 31), as_of=date(2026, 6, 1))
     view = control.get_run(control.start_run(window))
     assert view.window == {

@@ -11,6 +11,7 @@ Each step takes a SparkSession, the data root and the load date, and returns wha
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, date, datetime
 from typing import Any
@@ -63,6 +64,8 @@ from pipeline.transform.silver import (
 SILVER_DB = "wistia_silver"
 GOLD_DB = "wistia_gold"
 QUALITY_LATEST = "quality/latest.json"
+# Present while silver_to_gold rewrites the dims (see there).
+DIMS_MARKER = "state/gold_dims_rewrite.json"
 
 
 def _as_date(value: date | str) -> date:
@@ -199,14 +202,24 @@ def silver_to_gold(
     majority = gold.majority_sources(silver(SILVER_MEDIA_SOURCES.name))
     other_ids = daily.select("media_id").union(stats.select("media_id"))
     existing_media = spark.table(qualified(gold_db, DIM_MEDIA.name))
-    dim_media = gold.build_dim_media(
-        silver("medias"), majority, events, other_ids, existing_media, rules
-    ).localCheckpoint(eager=True)  # it replaces the table it was read from
-    rows[DIM_MEDIA.name] = write(DIM_MEDIA, dim_media)
-
     existing_visitors = spark.table(qualified(gold_db, DIM_VISITOR.name))
-    dim_visitor = gold.build_dim_visitor(events, existing_visitors).localCheckpoint(eager=True)
+    # The dims are rewritten whole (they have no partitions) from their previous rows plus
+    # this load's events. A rewrite killed half-way would leave them partial, and the next
+    # merge would build on that: a marker spans the rewrite, and a run that finds it rebuilds
+    # the dims from all of Silver instead of merging.
+    dim_events = events
+    if storage.exists(DIMS_MARKER):
+        dim_events = gold.latest_events(silver("events"), _all_dates(silver("events")))
+        existing_media = existing_media.where(F.lit(False))
+        existing_visitors = existing_visitors.where(F.lit(False))
+    storage.put(DIMS_MARKER, json.dumps({"load_date": load_date.isoformat()}).encode())
+    dim_media = gold.build_dim_media(
+        silver("medias"), majority, dim_events, other_ids, existing_media, rules
+    ).localCheckpoint(eager=True)  # it replaces the table it was read from
+    dim_visitor = gold.build_dim_visitor(dim_events, existing_visitors).localCheckpoint(eager=True)
+    rows[DIM_MEDIA.name] = write(DIM_MEDIA, dim_media)
     rows[DIM_VISITOR.name] = write(DIM_VISITOR, dim_visitor)
+    storage.delete(DIMS_MARKER)
 
     rows[FACT_MEDIA_ENGAGEMENT.name] = rows[FACT_MEDIA_DAILY.name] = 0
     if dates:
@@ -226,6 +239,11 @@ def silver_to_gold(
         "timings": clock.laps,
         "seconds": clock.total(),
     }
+
+
+def _all_dates(events: DataFrame) -> list[date]:
+    """Every event day in Silver (for a rebuild of the dims)."""
+    return sorted(r.date for r in events.select("date").distinct().collect() if r.date)
 
 
 class _Clock:

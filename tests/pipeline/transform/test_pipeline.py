@@ -209,3 +209,31 @@ def test_step_results_report_counts(scenario):
     gold = scenario.results["gold_l1"]
     assert gold["rows"]["fact_media_engagement"] == 7 and gold["rows"]["dim_media"] == 4
     assert gold["seconds"] > 0 and "dim_visitor" in gold["timings"]
+
+
+def test_a_dims_rewrite_cut_short_is_rebuilt_from_silver(spark, tmp_path):
+    from pipeline.jobs import DIMS_MARKER, bronze_to_silver, silver_to_gold
+    from pipeline.storage import LocalStorage
+    from tests.pipeline.transform.scenario import L2, rows, write_l1, write_l2
+    from tests.spark_fixture import unique_db
+
+    root, dbs = str(tmp_path), {"silver_db": unique_db("s"), "gold_db": unique_db("g")}
+    write_l1(tmp_path)
+    write_l2(tmp_path)
+    for load in (L1, L2):
+        bronze_to_silver(spark, root, load, silver_db=dbs["silver_db"])
+        silver_to_gold(spark, root, load, **dbs)
+    clean = {t: rows(spark, dbs["gold_db"], t) for t in ("dim_visitor", "dim_media")}
+    storage = LocalStorage(tmp_path)
+    assert not storage.exists(DIMS_MARKER)
+
+    # As a run killed while rewriting the dims leaves them: marker there, dim_visitor emptied.
+    storage.put(DIMS_MARKER, b"{}")
+    for part in (tmp_path / "gold" / "dim_visitor").glob("*.parquet"):
+        part.unlink()
+    spark.catalog.refreshTable(f"{dbs['gold_db']}.dim_visitor")
+    assert rows(spark, dbs["gold_db"], "dim_visitor") == []
+
+    silver_to_gold(spark, root, L2, **dbs)  # the next run
+    assert {t: rows(spark, dbs["gold_db"], t) for t in clean} == clean
+    assert not storage.exists(DIMS_MARKER)

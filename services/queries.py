@@ -61,11 +61,17 @@ def _statement(name: str, sql: str, *params: str) -> Statement:
     return statement
 
 
-# Filter fragments (constant text). fact_media_daily carries its channel; for the engagement
-# fact the channel filter is a semi-join on dim_media (one row per media, so the same rows as
-# joining it), which spares joining every fact row when only a filter needs the channel.
+# Filter fragments (constant text). The channel of a media is the one dim_media gives it now,
+# for both facts: fact_media_daily's own copy is only as fresh as the last rewrite of each date,
+# and mixing the two would put one media in two channels. The filter is a semi-join on
+# dim_media (one row per media, so the same rows as joining it), which spares joining every
+# fact row when only a filter needs the channel.
 _DAILY_DATES = "d.date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
-_DAILY_WHERE = f"{_DAILY_DATES} AND (? IS NULL OR d.channel = ?) AND (? IS NULL OR d.media_id = ?)"
+_DAILY_WHERE = (
+    f"{_DAILY_DATES} "
+    "AND (? IS NULL OR d.media_id IN (SELECT media_id FROM gold.dim_media WHERE channel = ?)) "
+    "AND (? IS NULL OR d.media_id = ?)"
+)
 _ENGAGEMENT_FROM = "gold.fact_media_engagement e"
 _ENGAGEMENT_DATES = "e.date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
 _ENGAGEMENT_WHERE = (
@@ -119,10 +125,13 @@ KPI_ENGAGEMENT_TOTALS = _statement(
     *_PREVIOUS_FILTERS,
 )
 # Per channel and period (no channel / media filter: every channel is compared).
-_CHANNEL_D = "COALESCE(d.channel, 'Other')"
+_CHANNEL_D = "COALESCE(m.channel, 'Other')"
 _CHANNEL_E = "COALESCE(m.channel, 'Other')"
 _CHANNEL_DAILY = _per_period(
-    f"{_CHANNEL_D} AS channel, {_DAILY_SUMS}", "gold.fact_media_daily d", _DAILY_DATES, _CHANNEL_D
+    f"{_CHANNEL_D} AS channel, {_DAILY_SUMS}",
+    "gold.fact_media_daily d LEFT JOIN gold.dim_media m ON m.media_id = d.media_id",
+    _DAILY_DATES,
+    _CHANNEL_D,
 )
 _CHANNEL_ENGAGEMENT = _per_period(
     f"{_CHANNEL_E} AS channel, {_ENGAGEMENT_SUMS}",

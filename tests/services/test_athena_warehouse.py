@@ -281,7 +281,10 @@ def test_kpi_summary_binds_both_periods_in_where_clauses(athena, aws_env):
     # The split is a constant label per UNION ALL branch; each branch's WHERE takes its bounds.
     assert daily["QueryString"].startswith("SELECT 'current' AS period, ")
     assert "UNION ALL SELECT 'previous' AS period, " in daily["QueryString"]
-    assert "(? IS NULL OR d.channel = ?)" in daily["QueryString"]
+    assert (
+        "(? IS NULL OR d.media_id IN (SELECT media_id FROM wistia_gold.dim_media "
+        "WHERE channel = ?))" in daily["QueryString"]
+    )
     evil = "'YouTube'' OR ''1''=''1'"
     for request in (daily, engagement):
         assert request["ExecutionParameters"] == [

@@ -9,8 +9,25 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import time
 from pathlib import Path
 from types import TracebackType
+
+# `is_held` probes by taking the lock for an instant: a run starting at that instant retries
+# for a moment instead of taking the probe for another run.
+LOCK_ATTEMPTS, LOCK_PAUSE_SECONDS = 20, 0.05
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the exclusive lock on `fd`, retrying briefly; False if another process holds it."""
+    for attempt in range(LOCK_ATTEMPTS):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if attempt + 1 < LOCK_ATTEMPTS:
+                time.sleep(LOCK_PAUSE_SECONDS)
+    return False
 
 
 class RunInProgress(RuntimeError):
@@ -36,14 +53,12 @@ class RunLock:
     def __enter__(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_lock(fd):
             holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown"
             os.close(fd)
             raise RunInProgress(
                 f"another pipeline run is in progress ({holder}); wait for it to finish"
-            ) from None
+            )
         os.ftruncate(fd, 0)
         os.write(fd, f"run {self.run_id}, pid {os.getpid()}".encode())
         self._fd = fd

@@ -275,6 +275,8 @@ def test_kpi_summary_binds_both_periods_in_where_clauses(athena, aws_env):
     )
     summary = kpis.kpi_summary(warehouse, PERIOD, channel=EVIL_CHANNEL)
     assert (summary.current.plays, summary.current.loads) == (100, 350)
+    assert summary.current.unique_visitors == 3
+    assert summary.current.play_rate == pytest.approx(100 / 350)
     assert summary.current.engagement == pytest.approx(0.525)
     assert summary.deltas.plays_pct == pytest.approx(100.0)
     daily, engagement = sent
@@ -291,7 +293,16 @@ def test_kpi_summary_binds_both_periods_in_where_clauses(athena, aws_env):
             *("'2026-06-08'", "'2026-06-14'", evil, evil, "NULL", "NULL"),
             *("'2026-06-01'", "'2026-06-07'", evil, evil, "NULL", "NULL"),
         ]
+    assert "wistia_gold.fact_media_daily" in daily["QueryString"]
     assert "wistia_gold.fact_media_engagement" in engagement["QueryString"]
+    assert EVIL_CHANNEL not in daily["QueryString"]
+    assert daily["QueryString"].count("?") == len(daily["ExecutionParameters"])
+
+
+def test_an_empty_result_means_no_data_yet(athena, aws_env):
+    warehouse, _ = athena
+    queue_result(aws_env, [("first_date", "date"), ("last_date", "date")], [[None, None]])
+    assert queries.data_through(warehouse) is None
 
 
 def test_kpi_summary_reads_an_empty_period_as_zeros(athena, aws_env):

@@ -68,15 +68,14 @@ def main() -> None:
         refuse(str(exc))
         return
     st.html(HIDE_COOKIE_FRAMES)
-    authenticator = auth.make_authenticator(settings)
-    cookie_box = st.container()  # where the logout's cookie deletion renders (see auth)
-    user = auth.current_user(authenticator, settings)
-    if user is not None:
-        filters_box = st.sidebar.container()  # filters above the account, decided below
-        st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
-        if auth.logout_button(authenticator, cookie_box):
-            user = None
+    cookie_box = st.container()  # where the cookie is written and deleted (see auth)
+    authenticator = auth.make_authenticator(settings, cookie_box)
+    user = auth.current_user(authenticator, settings) or show_login(authenticator, settings)
     if user is None:
+        return
+    filters_box = st.sidebar.container()  # filters above the account, decided below
+    st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
+    if auth.logout_button(authenticator, cookie_box):
         show_login(authenticator, settings)
         return
     st.session_state[auth.USER_KEY] = user
@@ -87,24 +86,34 @@ def main() -> None:
     current.run()
 
 
-def show_login(authenticator: stauth.Authenticate, settings: auth.AuthSettings) -> None:
-    """Only the login form, whatever URL was asked for.
+def show_login(authenticator: stauth.Authenticate, settings: auth.AuthSettings) -> auth.User | None:
+    """The login form, whatever URL was asked for; the user if this very rerun signed them in.
 
-    Every page's URL is registered (hidden) to show the form, so a deep link gets the form
-    instead of a "page not found" dialog, and stays where it was once the user is signed in
-    (a page's identity is its URL path). What the user may then open is decided by
-    `app_pages` alone.
+    A successful sign-in clears the form and the app is drawn in the same rerun: waiting for
+    the rerun that the cookie component triggers once it has written the cookie would show
+    the dashboard a second or two later. Every page's URL is registered (hidden) while the
+    form shows, so a deep link gets the form instead of a "page not found" dialog, and stays
+    where it was once the user is signed in (a page's identity is its URL path). What the
+    user may then open is decided by `app_pages` alone.
     """
-
-    def sign_in() -> None:
-        auth.login_form(authenticator, settings)
-
     st.session_state.pop(auth.USER_KEY, None)
-    forms = [
-        st.Page(sign_in, title="Sign in", url_path=name, default=i == 0)
+    form = st.empty()
+    with form.container():
+        auth.login_form(authenticator, settings)
+    user = auth.signed_in_user(settings)
+    if user is not None:
+        form.empty()
+        return user
+    placeholders = [
+        st.Page(_sign_in_page, title="Sign in", url_path=name, default=i == 0)
         for i, (name, _, _) in enumerate(PAGES_SPEC)
     ]
-    st.navigation(forms, position="hidden").run()
+    st.navigation(placeholders, position="hidden").run()
+    return None
+
+
+def _sign_in_page() -> None:
+    """Nothing more: the form above is the whole page until the visitor is signed in."""
 
 
 main()

@@ -90,8 +90,13 @@ def _secrets() -> dict[str, Any]:
         return {}
 
 
-def make_authenticator(settings: AuthSettings) -> stauth.Authenticate:
-    """The authenticator for this rerun, with the strict cookie check swapped in."""
+def make_authenticator(settings: AuthSettings, cookie_box: Any = None) -> stauth.Authenticate:
+    """The authenticator for this rerun, with the strict cookie check swapped in.
+
+    `cookie_box`: a container at a fixed place where the component that writes the cookie
+    after a sign-in renders. Left where the library renders it — inside the login form's
+    column — it would go when the form is cleared, and the cookie would never be written.
+    """
     authenticator = stauth.Authenticate(
         settings.credentials,
         cookie_name=COOKIE_NAME,
@@ -105,7 +110,16 @@ def make_authenticator(settings: AuthSettings) -> stauth.Authenticate:
     authenticator.cookie_controller.get_cookie = partial(
         _cookie_token, settings.cookie_key, usernames
     )
+    if cookie_box is not None:
+        authenticator.cookie_controller.set_cookie = partial(
+            _in_box, cookie_box, authenticator.cookie_controller.set_cookie
+        )
     return authenticator
+
+
+def _in_box(box: Any, render: Any) -> None:
+    with box:
+        render()
 
 
 def _cookie_token(key: str, usernames: Collection[str]) -> dict[str, Any] | None:
@@ -146,6 +160,11 @@ def current_user(authenticator: stauth.Authenticate, settings: AuthSettings) -> 
         authenticator.login(location="unrendered", key="wvi_login")
     except Exception:  # LoginError etc.: treat as not signed in, the form says the rest
         return None
+    return signed_in_user(settings)
+
+
+def signed_in_user(settings: AuthSettings) -> User | None:
+    """The user this session signed in as (roles from the users file), or None."""
     if not st.session_state.get("authentication_status"):
         return None
     username = str(st.session_state.get("username") or "")
@@ -184,12 +203,7 @@ def _login_form(authenticator: stauth.Authenticate, settings: AuthSettings) -> N
     status = st.session_state.get("authentication_status")
     if status is False:
         st.error("Username or password is incorrect.")
-    elif status:
-        # The cookie component reruns the app once the cookie is written; the button is
-        # only a fallback if that rerun does not come.
-        st.success(f"Signed in as {st.session_state.get('name')}.")
-        st.button("Open the dashboard", key="wvi_continue")
-    elif settings.demo:
+    elif status is None and settings.demo:
         st.caption(
             "Demo mode: `make demo` prints the demo users' passwords "
             "(kept in `.demo_users.json` under the data root)."
@@ -256,5 +270,6 @@ __all__ = [
     "logout_button",
     "make_authenticator",
     "require_user",
+    "signed_in_user",
     "verified_token",
 ]

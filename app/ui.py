@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import altair as alt
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from app import data
@@ -192,9 +192,9 @@ def _value(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def chart(fig: go.Figure, key: str) -> None:
-    """A Plotly figure across the page, without Plotly's toolbar."""
-    st.plotly_chart(fig, key=key, config={"displayModeBar": False})
+def chart(figure: alt.Chart, key: str) -> None:
+    """A chart across the page."""
+    st.altair_chart(figure, key=key, width="stretch")
 
 
 def table(

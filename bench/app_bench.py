@@ -89,7 +89,7 @@ def bench_queries(data_root: Path, repeat: int) -> dict:
 
 
 def overview_drawn(page) -> bool:
-    """KPI cards present, script idle, no skeleton, every Plotly chart drawn."""
+    """KPI cards present, script idle, no skeleton, every chart drawn."""
     return bool(
         page.evaluate(
             """() => {
@@ -97,9 +97,9 @@ def overview_drawn(page) -> bool:
             if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
             if (document.querySelectorAll("[data-testid='stMetric']").length < 4) return false;
             if (document.querySelector("[data-testid='stSkeleton']")) return false;
-            const charts = document.querySelectorAll("[data-testid='stPlotlyChart']");
+            const charts = document.querySelectorAll("[data-testid='stVegaLiteChart']");
             if (charts.length === 0) return false;
-            return [...charts].every(c => c.querySelector('.main-svg'));
+            return [...charts].every(c => c.querySelector('.marks'));
         }"""
         )
     )

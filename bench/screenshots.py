@@ -36,7 +36,7 @@ def full_height(page: Page) -> None:
     )
     page.set_viewport_size({"width": WIDTH, "height": min(max(int(height) + 40, 900), MAX_HEIGHT)})
     harness.wait_idle(page, rendered=True)
-    page.wait_for_timeout(800)  # Plotly re-lays out after the resize
+    page.wait_for_timeout(800)  # the charts re-lay out after the resize
 
 
 def shoot(page: Page, path: Path) -> None:

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HOME = ROOT / "Home.py"
 COOKIE_KEY = "test-cookie-key-" + "0123456789abcdef" * 3  # 64 bytes: fine even for HS512
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password"}
-TIMEOUT = 30  # seconds per script run; the first one imports pandas, duckdb, plotly
+TIMEOUT = 30  # seconds per script run; the first one imports pandas, duckdb, altair
 
 
 @pytest.fixture(scope="session")

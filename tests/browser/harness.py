@@ -36,6 +36,8 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
 COOKIE_NAME = "wvi_auth"
+# A chart Vega has drawn (its canvas, class "marks").
+DRAWN_CHART = "[data-testid='stVegaLiteChart'] .marks"
 
 
 def app_environment(data_root: Path, users_file: Path, cookie_key: str, **extra: str) -> dict:
@@ -213,6 +215,7 @@ def sign_in(page: Page, base_url: str, username: str, password: str) -> None:
     deadline = time.monotonic() + 15
     while not auth_cookie(page.context) and time.monotonic() < deadline:
         page.wait_for_timeout(100)
+    assert auth_cookie(page.context), f"signing in as {username} wrote no login cookie"
     wait_idle(page)
 
 
@@ -252,6 +255,7 @@ __all__ = [
     "CHROMIUM",
     "CHROMIUM_ARGS",
     "COOKIE_NAME",
+    "DRAWN_CHART",
     "StreamlitServer",
     "app_environment",
     "auth_cookie",

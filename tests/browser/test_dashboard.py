@@ -79,8 +79,8 @@ def test_a_viewer_sees_every_page_but_admin(page, server, cookies):
     for label in VIEWER_PAGES:
         harness.go_to(page, label)
         assert heading(page) == TITLES[label]
-        expect(page.get_by_test_id("stPlotlyChart")).to_have_count(CHARTS[label])
-        expect(page.locator(".js-plotly-plot").first).to_be_visible()  # Plotly drew
+        expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(CHARTS[label])
+        expect(page.locator(harness.DRAWN_CHART).first).to_be_visible()  # Vega drew
         assert page.get_by_role("button", name="Download CSV").count() >= 1, label
         no_exception(page)
 

@@ -27,7 +27,8 @@ LABELS = {
 }
 # The legend above the plot, where it never collides with the axis labels.
 _LEGEND = alt.Legend(orient="top", title=None)
-_BAR_HEIGHT = 16  # pixels per bar of a grouped bar chart
+_BAR_HEIGHT = 14  # pixels per bar of a grouped bar chart
+_GROUP_GAP = 8  # pixels between two groups
 
 
 def _numbers(frame: pd.DataFrame, column: str, *, fill: bool) -> list[float | None]:
@@ -68,7 +69,7 @@ def grouped_bars(frame: pd.DataFrame, category: str, columns: list[str], title: 
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("category:N", sort=labels, title=None),
+            y=alt.Y("category:N", sort=labels, title=None, axis=alt.Axis(labelLimit=280)),
             yOffset=alt.YOffset("measure:N", sort=measures),
             x=alt.X("value:Q", title=None),
             color=alt.Color("measure:N", sort=measures, legend=_LEGEND),
@@ -78,7 +79,9 @@ def grouped_bars(frame: pd.DataFrame, category: str, columns: list[str], title: 
                 alt.Tooltip("value:Q", title="Value", format=",.0f"),
             ],
         )
-        .properties(height=alt.Step(_BAR_HEIGHT, **{"for": "position"}))
+        # A row per category tall enough for its bars and its label (Vega drops labels
+        # that would overlap).
+        .properties(height=alt.Step(_BAR_HEIGHT * len(columns) + _GROUP_GAP, **{"for": "position"}))
     )
     return _titled(chart, title)
 

@@ -1,7 +1,8 @@
 """`python -m pipeline deploy`: package the code, upload it, create or update the AWS stack.
 
-What goes where (s3://<artifact bucket>/<prefix>/..., the keys infra/wistia-insights.yaml
-points the Glue jobs at):
+What goes where (s3://<artifact bucket>/<prefix>/<code version>/..., the keys
+infra/wistia-insights.yaml points the Glue jobs at; the version is a hash of the code, see
+`code_version`):
 
 - `glue_jobs/<job>.py` for the four jobs: the entry scripts, byte for byte (Command.ScriptLocation).
 - `package/wistia_insights.zip`: the `pipeline` and `glue_jobs` packages (`--extra-py-files`).
@@ -47,7 +48,7 @@ PACKAGE_SUFFIXES = (".py", ".yml")  # code and package data (pyproject's package
 # Imported by the jobs but not preinstalled on Glue 5.1 (aws-glue-libs base requirements).
 GLUE_EXTRA_DEPENDENCIES = ("pydantic", "pydantic-settings", "tenacity", "pyyaml")
 # Stack parameters deploy sets itself: they must match what it uploads.
-MANAGED_PARAMETERS = ("ArtifactBucket", "ArtifactPrefix", "AdditionalPythonModules")
+MANAGED_PARAMETERS = ("ArtifactBucket", "ArtifactPrefix", "CodeVersion", "AdditionalPythonModules")
 # CloudFormation names buckets and roles `<stack>-<LogicalId>-<suffix>` (truncated when long,
 # and bucket names lower-cased); the template's policies rely on that prefix.
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
@@ -77,12 +78,25 @@ class Artifact:
         return hashlib.sha256(self.body).hexdigest()
 
 
-def artifact_keys(prefix: str) -> dict[str, str]:
-    """Artifact name → S3 key: each job's script, and `package`."""
-    prefix = prefix.strip("/")
-    keys = {job: f"{prefix}/glue_jobs/{job}.py" for job in GLUE_JOBS}
-    keys["package"] = f"{prefix}/package/{PACKAGE_FILE}"
+def artifact_keys(prefix: str, version: str) -> dict[str, str]:
+    """Artifact name → S3 key: each job's script, and `package`, under `<prefix>/<version>/`."""
+    base = f"{prefix.strip('/')}/{version}"
+    keys = {job: f"{base}/glue_jobs/{job}.py" for job in GLUE_JOBS}
+    keys["package"] = f"{base}/package/{PACKAGE_FILE}"
     return keys
+
+
+def code_version(bodies: Mapping[str, bytes]) -> str:
+    """A name for this code: a hash of every artifact (the same code, the same version).
+
+    The artifacts of each version get keys of their own, so an upload never replaces what the
+    jobs run now; the stack update then switches the jobs to the new version, and an update
+    that fails and rolls back leaves them on the old one, whose files are still there.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(bodies):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(bodies[name]).digest())
+    return digest.hexdigest()[:16]
 
 
 def package_files(root: Path = REPO_ROOT) -> list[Path]:
@@ -111,15 +125,15 @@ def build_package(root: Path = REPO_ROOT) -> bytes:
     return buffer.getvalue()
 
 
-def build_artifacts(prefix: str, root: Path = REPO_ROOT) -> list[Artifact]:
-    """The package and the four entry scripts, keyed as the template expects."""
-    keys = artifact_keys(prefix)
-    artifacts = [
-        Artifact(keys[job], (root / "glue_jobs" / f"{job}.py").read_bytes(), "text/x-python")
-        for job in GLUE_JOBS
-    ]
-    artifacts.append(Artifact(keys["package"], build_package(root), "application/zip"))
-    return artifacts
+def build_artifacts(prefix: str, root: Path = REPO_ROOT) -> tuple[str, list[Artifact]]:
+    """(code version, the package and the four entry scripts keyed as the template expects)."""
+    bodies = {job: (root / "glue_jobs" / f"{job}.py").read_bytes() for job in GLUE_JOBS}
+    bodies["package"] = build_package(root)
+    version = code_version(bodies)
+    keys = artifact_keys(prefix, version)
+    artifacts = [Artifact(keys[job], bodies[job], "text/x-python") for job in GLUE_JOBS]
+    artifacts.append(Artifact(keys["package"], bodies["package"], "application/zip"))
+    return version, artifacts
 
 
 def glue_python_modules(pyproject: Path = PYPROJECT_PATH) -> str:
@@ -238,9 +252,11 @@ def make_plan(request: DeployRequest, cfn: Any, s3: Any) -> Plan:
     stack = describe_stack(cfn, request.stack_name)
     status = stack["StackStatus"] if stack else None
     _check_status(request.stack_name, status)
+    version, artifacts = build_artifacts(request.prefix)
     values = {
         "ArtifactBucket": request.artifact_bucket,
         "ArtifactPrefix": request.prefix,
+        "CodeVersion": version,
         "AdditionalPythonModules": glue_python_modules(),
         **request.parameters,
     }
@@ -253,7 +269,7 @@ def make_plan(request: DeployRequest, cfn: Any, s3: Any) -> Plan:
     return Plan(
         request=request,
         action="create" if stack is None else "update",
-        artifacts=build_artifacts(request.prefix),
+        artifacts=artifacts,
         parameters=parameters,
         template_body=request.template_path.read_text(),
         role_arn=role,
@@ -267,7 +283,7 @@ def _check_parameters(given: Mapping[str, str], declared: Mapping[str, Any]) -> 
         if key in MANAGED_PARAMETERS:
             raise DeployError(
                 f"{key} is set by deploy (use --artifact-bucket / --artifact-prefix; the "
-                "Python modules come from pyproject.toml)"
+                "code version is a hash of the code, the Python modules come from pyproject.toml)"
             )
         if key not in declared:
             raise DeployError(f"unknown stack parameter {key} (known: {', '.join(declared)})")

@@ -66,6 +66,11 @@ def the_stack(cfn) -> dict:
     return cfn.describe_stacks(StackName=STACK)["Stacks"][0]
 
 
+def code_version() -> str:
+    """The version deploy gives the repository's code."""
+    return stack.build_artifacts(STACK)[0]
+
+
 def parameters(cfn) -> dict[str, str]:
     return {p["ParameterKey"]: p["ParameterValue"] for p in the_stack(cfn)["Parameters"]}
 
@@ -79,12 +84,15 @@ def test_deploy_uploads_each_artifact_to_its_key_and_creates_the_stack(aws):
     s3, cfn = aws["s3"], aws["cfn"]
     assert first_deploy() == 0
 
-    keys = stack.artifact_keys(STACK)  # the prefix defaults to the stack name
+    version = parameters(cfn)["CodeVersion"]
+    assert version == code_version()
+    keys = stack.artifact_keys(STACK, version)  # the prefix defaults to the stack name
     assert set(objects(s3)) == set(keys.values())
     for job in stack.GLUE_JOBS:
-        body = s3.get_object(Bucket=BUCKET, Key=f"{STACK}/glue_jobs/{job}.py")["Body"].read()
+        key = f"{STACK}/{version}/glue_jobs/{job}.py"
+        body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
         assert body == (REPO / "glue_jobs" / f"{job}.py").read_bytes()
-    package = s3.get_object(Bucket=BUCKET, Key=f"{STACK}/package/wistia_insights.zip")
+    package = s3.get_object(Bucket=BUCKET, Key=f"{STACK}/{version}/package/wistia_insights.zip")
     names = zipfile.ZipFile(io.BytesIO(package["Body"].read())).namelist()
     assert {"glue_jobs/_args.py", "pipeline/jobs.py", "pipeline/ingest.py"} <= set(names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
@@ -133,6 +141,25 @@ def test_second_deploy_updates_keeping_previous_parameters(aws):
     assert updated["RoleARN"] == outputs["CloudFormationRoleArn"]
 
 
+def test_new_code_goes_to_new_keys_and_the_running_code_is_never_overwritten(aws, monkeypatch):
+    """A deploy of changed code uploads it beside the old version and switches the stack's
+    CodeVersion; the objects the jobs ran before keep their bytes (a rolled-back update leaves
+    the jobs on them). The same code deployed again gets the same version."""
+    s3, cfn = aws["s3"], aws["cfn"]
+    assert first_deploy() == 0
+    old_version, before = parameters(cfn)["CodeVersion"], objects(s3)
+
+    real_package = stack.build_package
+    monkeypatch.setattr(stack, "build_package", lambda root=REPO: real_package(root) + b"\n")
+    assert deploy() == 0
+    new_version = parameters(cfn)["CodeVersion"]
+    assert new_version != old_version
+    after = objects(s3)
+    assert {k: after[k] for k in before} == before  # same keys, same ETags: untouched
+    assert set(after) - set(before) == set(stack.artifact_keys(STACK, new_version).values())
+    assert stack.build_artifacts(STACK)[0] == new_version  # the same code, the same version
+
+
 def test_an_update_that_changes_nothing_is_success_without_waiting():
     """CloudFormation answers an update without changes with a ValidationError "No updates
     are to be performed." (moto cannot produce it for this template: it compares its Number
@@ -175,7 +202,7 @@ def test_an_update_that_changes_nothing_is_success_without_waiting():
         result = stack.apply(plan, cfn, s3, poll_seconds=0.01)
         stub.assert_no_pending_responses()
     assert (result.action, result.status) == ("none", "UPDATE_COMPLETE")
-    assert sorted(s3.keys) == sorted(stack.artifact_keys(STACK).values())
+    assert sorted(s3.keys) == sorted(stack.artifact_keys(STACK, code_version()).values())
 
 
 def test_a_failed_update_reports_the_resource_that_failed_not_the_rollback():
@@ -248,7 +275,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(aws, capsys):
     assert deploy("--dry-run", "--parameter", f"GitHubRepository={REPOSITORY}") == 0
     plan = capsys.readouterr().out
     assert f"stack {STACK}: create" in plan
-    for key in stack.artifact_keys(STACK).values():
+    for key in stack.artifact_keys(STACK, code_version()).values():
         assert f"s3://{BUCKET}/{key}" in plan
     assert f"parameter GitHubRepository = {REPOSITORY}" in plan
     assert objects(s3) == {}
@@ -280,6 +307,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(aws, capsys):
         (["--artifact-bucket", "no-such-bucket"], "artifact bucket no-such-bucket does not exist"),
         ([], "a new stack needs --parameter GitHubRepository=..."),
         (["--parameter", "ArtifactPrefix=x"], "ArtifactPrefix is set by deploy"),
+        (["--parameter", "CodeVersion=x"], "CodeVersion is set by deploy"),
         (["--parameter", "Nope=1"], "unknown stack parameter Nope"),
         (["--stack-name", "Wistia_Stack"], "stack name 'Wistia_Stack'"),
     ],
@@ -303,8 +331,8 @@ def test_template_points_the_jobs_at_exactly_the_uploaded_keys():
     from cfnlint.decode import cfn_yaml
 
     template = cfn_yaml.load(str(stack.TEMPLATE_PATH))
-    values = {"ArtifactBucket": "bkt", "ArtifactPrefix": "some/prefix"}
-    uploaded = {f"s3://bkt/{key}" for key in stack.artifact_keys("some/prefix").values()}
+    values = {"ArtifactBucket": "bkt", "ArtifactPrefix": "some/prefix", "CodeVersion": "v1"}
+    uploaded = {f"s3://bkt/{key}" for key in stack.artifact_keys("some/prefix", "v1").values()}
     jobs = [r for r in template["Resources"].values() if r["Type"] == "AWS::Glue::Job"]
     scripts = set()
     for job in jobs:
@@ -314,7 +342,7 @@ def test_template_points_the_jobs_at_exactly_the_uploaded_keys():
         assert script in uploaded and extra in uploaded
         assert extra.endswith(f"/package/{stack.PACKAGE_FILE}")
         scripts.add(script)
-    assert scripts == {f"s3://bkt/some/prefix/glue_jobs/{job}.py" for job in stack.GLUE_JOBS}
+    assert scripts == {f"s3://bkt/some/prefix/v1/glue_jobs/{job}.py" for job in stack.GLUE_JOBS}
     default = template["Parameters"]["AdditionalPythonModules"]["Default"]
     assert default == stack.glue_python_modules()
 

@@ -170,7 +170,8 @@ def _deploy_command(commands: argparse._SubParsersAction) -> None:
     deploy.add_argument(
         "--artifact-prefix",
         metavar="PREFIX",
-        help="key prefix in the artifact bucket (WVI_ARTIFACT_PREFIX, default: the stack name)",
+        help="key prefix in the artifact bucket (WVI_ARTIFACT_PREFIX; default: the one the "
+        "stack already uses, for a new stack its name)",
     )
     deploy.add_argument(
         "--region", metavar="REGION", help="AWS region (WVI_AWS_REGION, else the AWS default)"

@@ -14,8 +14,8 @@ infra/wistia-insights.yaml points the Glue jobs at; the version is a hash of the
 
 The artifact bucket is not part of the stack (the stack's jobs need the scripts, and the stack
 cannot hold the bucket its own code is uploaded to before it exists): create it once, then
-give it with `--artifact-bucket` or `WVI_ARTIFACT_BUCKET`. The prefix defaults to the stack
-name, so several stacks can share one bucket.
+give it with `--artifact-bucket` or `WVI_ARTIFACT_BUCKET`. The prefix defaults to the one the
+stack already uses, for a new stack to the stack name, so several stacks can share one bucket.
 
 Stack updates run through the stack's own `CloudFormationRole` (its `CloudFormationRoleArn`
 output) unless `--role-arn` names another; the first creation uses the caller's credentials.
@@ -190,9 +190,11 @@ class DeployRequest:
     role_arn: str | None = None
     template_path: Path = TEMPLATE_PATH
 
-    @property
-    def prefix(self) -> str:
-        return (self.artifact_prefix or self.stack_name).strip("/")
+    def prefix(self, stack: Mapping[str, Any] | None = None) -> str:
+        """`--artifact-prefix` if given; else the prefix the stack already uses (its deploy
+        role may upload only there); else the stack name."""
+        previous = _parameter(stack, "ArtifactPrefix") if stack else None
+        return (self.artifact_prefix or previous or self.stack_name).strip("/")
 
 
 @dataclass
@@ -252,10 +254,11 @@ def make_plan(request: DeployRequest, cfn: Any, s3: Any) -> Plan:
     stack = describe_stack(cfn, request.stack_name)
     status = stack["StackStatus"] if stack else None
     _check_status(request.stack_name, status)
-    version, artifacts = build_artifacts(request.prefix)
+    prefix = request.prefix(stack)
+    version, artifacts = build_artifacts(prefix)
     values = {
         "ArtifactBucket": request.artifact_bucket,
-        "ArtifactPrefix": request.prefix,
+        "ArtifactPrefix": prefix,
         "CodeVersion": version,
         "AdditionalPythonModules": glue_python_modules(),
         **request.parameters,
@@ -362,6 +365,13 @@ def describe_stack(cfn: Any, stack_name: str) -> dict[str, Any] | None:
             return None
         raise
     return stacks[0] if stacks else None
+
+
+def _parameter(stack: Mapping[str, Any], key: str) -> str | None:
+    for parameter in stack.get("Parameters") or []:
+        if parameter.get("ParameterKey") == key:
+            return parameter.get("ParameterValue") or None
+    return None
 
 
 def _output(stack: Mapping[str, Any], key: str) -> str | None:

@@ -160,6 +160,20 @@ def test_new_code_goes_to_new_keys_and_the_running_code_is_never_overwritten(aws
     assert stack.build_artifacts(STACK)[0] == new_version  # the same code, the same version
 
 
+def test_an_update_keeps_the_prefix_the_stack_was_created_with(aws):
+    """The stack's deploy role may upload only under its ArtifactPrefix: an update without
+    --artifact-prefix keeps that prefix instead of falling back to the stack name."""
+    s3, cfn = aws["s3"], aws["cfn"]
+    assert (
+        deploy("--artifact-prefix", "team/wvi", "--parameter", f"GitHubRepository={REPOSITORY}")
+        == 0
+    )
+    assert parameters(cfn)["ArtifactPrefix"] == "team/wvi"
+    assert deploy("--parameter", "NumberOfWorkers=3") == 0
+    assert parameters(cfn)["ArtifactPrefix"] == "team/wvi"
+    assert all(key.startswith("team/wvi/") for key in objects(s3))
+
+
 def test_an_update_that_changes_nothing_is_success_without_waiting():
     """CloudFormation answers an update without changes with a ValidationError "No updates
     are to be performed." (moto cannot produce it for this template: it compares its Number

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 import streamlit_authenticator as stauth
+from streamlit.delta_generator import DeltaGenerator
 
 from app import auth, data, ui
 
@@ -70,13 +71,19 @@ def main() -> None:
     st.html(HIDE_COOKIE_FRAMES)
     cookie_box = st.container()  # where the cookie is written and deleted (see auth)
     authenticator = auth.make_authenticator(settings, cookie_box)
-    user = auth.current_user(authenticator, settings) or show_login(authenticator, settings)
+    # The login form's slot, on every rerun (empty once signed in): the page then starts at
+    # the same position whether this rerun signed the user in or a later one draws it, so
+    # Streamlit keeps each element where it is instead of drawing the page anew.
+    login_slot = st.empty()
+    user = auth.current_user(authenticator, settings)
     if user is None:
-        return
+        user = show_login(authenticator, settings, login_slot)
+        if user is None:
+            return
     filters_box = st.sidebar.container()  # filters above the account, decided below
     st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
     if auth.logout_button(authenticator, cookie_box):
-        show_login(authenticator, settings)
+        show_login(authenticator, settings, login_slot)
         return
     st.session_state[auth.USER_KEY] = user
     current = st.navigation(app_pages(user))
@@ -86,23 +93,24 @@ def main() -> None:
     current.run()
 
 
-def show_login(authenticator: stauth.Authenticate, settings: auth.AuthSettings) -> auth.User | None:
+def show_login(
+    authenticator: stauth.Authenticate, settings: auth.AuthSettings, slot: DeltaGenerator
+) -> auth.User | None:
     """The login form, whatever URL was asked for; the user if this very rerun signed them in.
 
-    A successful sign-in clears the form and the app is drawn in the same rerun: waiting for
-    the rerun that the cookie component triggers once it has written the cookie would show
-    the dashboard a second or two later. Every page's URL is registered (hidden) while the
-    form shows, so a deep link gets the form instead of a "page not found" dialog, and stays
-    where it was once the user is signed in (a page's identity is its URL path). What the
-    user may then open is decided by `app_pages` alone.
+    The form goes into `slot`. A successful sign-in clears it and the app is drawn in the same
+    rerun: waiting for the rerun that the cookie component triggers once it has written the
+    cookie would show the dashboard a second or two later. Every page's URL is registered
+    (hidden) while the form shows, so a deep link gets the form instead of a "page not found"
+    dialog, and stays where it was once the user is signed in (a page's identity is its URL
+    path). What the user may then open is decided by `app_pages` alone.
     """
     st.session_state.pop(auth.USER_KEY, None)
-    form = st.empty()
-    with form.container():
+    with slot.container():
         auth.login_form(authenticator, settings)
     user = auth.signed_in_user(settings)
     if user is not None:
-        form.empty()
+        slot.empty()
         return user
     placeholders = [
         st.Page(_sign_in_page, title="Sign in", url_path=name, default=i == 0)

@@ -151,9 +151,10 @@ def _deploy_command(commands: argparse._SubParsersAction) -> None:
         "deploy",
         help="package the code and create or update the AWS stack",
         description="Build the package (pipeline + glue_jobs, one zip), upload it and the four "
-        "Glue entry scripts to s3://<artifact bucket>/<prefix>/ (the keys the template's jobs "
-        "use), then create or update the CloudFormation stack of infra/wistia-insights.yaml "
-        "and wait for it. The artifact bucket must exist already. Credentials and region come "
+        "Glue entry scripts to s3://<artifact bucket>/<prefix>/<code version>/ (a hash of the "
+        "code: never over the code the jobs run now), then create or update the "
+        "CloudFormation stack of infra/wistia-insights.yaml and wait for it. The artifact "
+        "bucket must exist already. Credentials and region come "
         "from the usual AWS settings; AWS_ENDPOINT_URL is honoured.",
     )
     deploy.add_argument(

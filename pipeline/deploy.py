@@ -566,6 +566,7 @@ __all__ = [
     "build_artifacts",
     "build_package",
     "clients",
+    "code_version",
     "glue_python_modules",
     "load_template",
     "make_plan",

@@ -42,13 +42,24 @@ def test_a_wrong_password_is_refused(app_env):
     assert not at.metric
 
 
+def main_layout(at) -> list[str]:
+    """The kinds of the main area's top-level elements, in order."""
+    return [type(child).__name__ for child in at.main.children.values()]
+
+
 def test_a_viewer_signs_in_and_sees_every_page_but_admin(app_env):
     at = sign_in("bob", PASSWORDS["bob"])
     assert at.session_state["authentication_status"] is True
     assert at.session_state["roles"] == ["viewer"]
-    at.run()  # the browser's cookie component reruns the app; here we do
+    # The rerun of the click draws the Overview (not a second one), with the form gone.
     assert texts(at.title) == ["Overview"]
     assert len(at.metric) == 6
+    assert not at.text_input
+    # The rerun the cookie component triggers in a browser keeps every element in its place.
+    layout = main_layout(at)
+    at.run()
+    assert main_layout(at) == layout
+    assert texts(at.title) == ["Overview"]
     for page in PAGE_FILES:
         at.switch_page(f"app_pages/{page}.py").run()
         assert not at.exception, page

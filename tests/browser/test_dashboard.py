@@ -103,6 +103,13 @@ def test_an_admin_sees_and_opens_the_admin_page(page, server, cookies):
     expect(page.get_by_role("button", name="Start run")).to_be_visible()
 
 
+def test_signing_in_through_the_form_keeps_a_deep_link(page, server):
+    harness.sign_in(page, server.url("channels"), "alice", PASSWORDS["alice"])
+    assert heading(page) == "Channels"
+    assert page.url.rstrip("/").endswith("/channels")
+    no_exception(page)
+
+
 def test_a_wrong_password_is_refused(page, server):
     harness.open_url(page, server.url())
     harness.login_form(page).fill("bob")

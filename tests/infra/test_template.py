@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -274,6 +275,25 @@ def allow_statements(template: dict) -> Iterator[tuple[str, dict]]:
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if statement["Effect"] == "Allow":
                 yield logical_id, statement
+
+
+def test_the_jobs_may_read_and_deploy_may_upload_every_code_version(template):
+    """The Glue roles may read, and the GitHub deploy role may upload, the keys of any code
+    version under the stack's prefix (not only the version the stack was created with)."""
+    from pipeline.deploy import artifact_keys
+
+    params = {**defaults(template), "ArtifactBucket": "bkt", "ArtifactPrefix": "some/prefix"}
+    params["AWS::Partition"] = "aws"
+    found = {
+        statement["Sid"]: evaluate(statement["Resource"], template, params)
+        for _, statement in allow_statements(template)
+        if statement.get("Sid") in ("ReadArtifacts", "UploadArtifacts")
+    }
+    assert sorted(found) == ["ReadArtifacts", "UploadArtifacts"]
+    for sid, resource in found.items():
+        for version in ("v1", "0123456789abcdef"):
+            for key in artifact_keys("some/prefix", version).values():
+                assert fnmatchcase(f"arn:aws:s3:::bkt/{key}", resource), (sid, key)
 
 
 def iam_violations(template: dict) -> list[str]:

@@ -370,38 +370,6 @@ def substitute(value, values: dict[str, str]) -> str:
     return text
 
 
-def statements(node, sids: set[str]) -> list[dict]:
-    """The policy statements with one of `sids`, anywhere in the template."""
-    found = []
-    if isinstance(node, dict):
-        if node.get("Sid") in sids:
-            found.append(node)
-        for value in node.values():
-            found.extend(statements(value, sids))
-    elif isinstance(node, list):
-        for value in node:
-            found.extend(statements(value, sids))
-    return found
-
-
-def test_the_policies_let_the_jobs_read_and_deploy_upload_every_version():
-    """The Glue roles may read, and the GitHub deploy role may upload, the keys of any code
-    version under the stack's prefix (not only the version the stack was created with)."""
-    from fnmatch import fnmatchcase
-
-    from cfnlint.decode import cfn_yaml
-
-    template = cfn_yaml.load(str(stack.TEMPLATE_PATH))
-    values = {"ArtifactBucket": "bkt", "ArtifactPrefix": "some/prefix", "AWS::Partition": "aws"}
-    found = statements(template, {"ReadArtifacts", "UploadArtifacts"})
-    assert sorted(s["Sid"] for s in found) == ["ReadArtifacts", "UploadArtifacts"]
-    for statement in found:
-        resource = substitute(statement["Resource"], values)
-        for version in ("v1", "0123456789abcdef"):
-            for key in stack.artifact_keys("some/prefix", version).values():
-                assert fnmatchcase(f"arn:aws:s3:::bkt/{key}", resource), (statement["Sid"], key)
-
-
 def test_the_package_alone_lets_the_scripts_import_as_on_glue(tmp_path):
     """Glue layout: each script downloaded on its own, the zip on sys.path, and no repository
     (the editable install's finder is removed). The scripts' imports and the job modules they

@@ -260,17 +260,12 @@ def test_kpi_summary_binds_both_periods_in_where_clauses(athena, aws_env):
     warehouse, sent = athena
     queue_result(
         aws_env,
-        [("period", "varchar"), ("plays", "bigint"), ("loads", "bigint"), ("hours", "double")],
+        output_columns(queries.KPI_DAILY_TOTALS),
         [["current", "100", "350", "8.0"], ["previous", "50", "200", "3.0"]],
     )
     queue_result(
         aws_env,
-        [
-            ("period", "varchar"),
-            ("unique_visitors", "bigint"),
-            ("watched_weighted", "double"),
-            ("engaged_plays", "bigint"),
-        ],
+        output_columns(queries.KPI_ENGAGEMENT_TOTALS),
         [["current", "3", "4.2", "8"], ["previous", "1", "1.8", "4"]],
     )
     summary = kpis.kpi_summary(warehouse, PERIOD, channel=EVIL_CHANNEL)
@@ -310,17 +305,12 @@ def test_kpi_summary_reads_an_empty_period_as_zeros(athena, aws_env):
     # Each branch aggregates without GROUP BY: a period without data is a row of NULL sums.
     queue_result(
         aws_env,
-        [("period", "varchar"), ("plays", "bigint"), ("loads", "bigint"), ("hours", "double")],
+        output_columns(queries.KPI_DAILY_TOTALS),
         [["current", None, None, None], ["previous", "50", "200", "3.0"]],
     )
     queue_result(
         aws_env,
-        [
-            ("period", "varchar"),
-            ("unique_visitors", "bigint"),
-            ("watched_weighted", "double"),
-            ("engaged_plays", "bigint"),
-        ],
+        output_columns(queries.KPI_ENGAGEMENT_TOTALS),
         [["current", "0", None, None], ["previous", "1", "1.8", "4"]],
     )
     summary = kpis.kpi_summary(warehouse, PERIOD)

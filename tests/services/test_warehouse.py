@@ -190,20 +190,28 @@ def test_parquet_glob(tmp_path):
     assert parquet_glob(tmp_path / "t") == str(tmp_path / "t" / "a=*" / "b=*" / "*.parquet")
 
 
-def test_concurrent_queries(warehouse):
-    errors: list[BaseException] = []
+def summing_threads(warehouse, count: int, go_on, errors: list) -> list[threading.Thread]:
+    """`count` started threads, each querying the plays total while `go_on()` holds; any
+    exception or wrong total lands in `errors`."""
 
     def work():
         try:
-            for _ in range(10):
+            while go_on():
                 frame = warehouse.query("SELECT SUM(play_count) AS p FROM gold.fact_media_daily")
                 assert int(frame["p"][0]) == 1149
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(6)]
+    threads = [threading.Thread(target=work) for _ in range(count)]
     for thread in threads:
         thread.start()
+    return threads
+
+
+def test_concurrent_queries(warehouse):
+    errors: list[BaseException] = []
+    rounds = iter(range(60))  # 60 queries in all, shared by the threads
+    threads = summing_threads(warehouse, 6, lambda: next(rounds, None) is not None, errors)
     refresher = threading.Thread(target=lambda: [warehouse.refresh() for _ in range(5)])
     refresher.start()
     for thread in [*threads, refresher]:
@@ -217,18 +225,7 @@ def test_queries_run_while_tables_reload(tmp_path, loads):
     loads.clear()
     errors: list[BaseException] = []
     done = threading.Event()
-
-    def work():
-        try:
-            while not done.is_set():
-                frame = warehouse.query("SELECT SUM(play_count) AS p FROM gold.fact_media_daily")
-                assert int(frame["p"][0]) == 1149
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
+    threads = summing_threads(warehouse, 4, lambda: not done.is_set(), errors)
     part = next((tmp_path / "gold" / "fact_media_daily").glob("date=*/*.parquet"))
     for step in range(1, 6):  # a new mtime each time: every refresh reloads the table
         os.utime(part, ns=(step, step * 1_000_000_000))

@@ -193,7 +193,7 @@ class DeployRequest:
     def prefix(self, stack: Mapping[str, Any] | None = None) -> str:
         """`--artifact-prefix` if given; else the prefix the stack already uses (its deploy
         role may upload only there); else the stack name."""
-        previous = _parameter(stack, "ArtifactPrefix") if stack else None
+        previous = _stack_parameters(stack).get("ArtifactPrefix") if stack else None
         return (self.artifact_prefix or previous or self.stack_name).strip("/")
 
 
@@ -338,7 +338,7 @@ def _update_parameters(
 
     Previous values go explicitly (UsePreviousValue only for NoEcho ones, whose value reads
     back masked): moto fails on UsePreviousValue for a parameter that took its default."""
-    previous = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
+    previous = _stack_parameters(stack)
     parameters = [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in values.items()]
     for key, spec in declared.items():
         if key in values or key not in previous:
@@ -367,11 +367,9 @@ def describe_stack(cfn: Any, stack_name: str) -> dict[str, Any] | None:
     return stacks[0] if stacks else None
 
 
-def _parameter(stack: Mapping[str, Any], key: str) -> str | None:
-    for parameter in stack.get("Parameters") or []:
-        if parameter.get("ParameterKey") == key:
-            return parameter.get("ParameterValue") or None
-    return None
+def _stack_parameters(stack: Mapping[str, Any]) -> dict[str, str | None]:
+    """The stack's parameter values by key, as described (a NoEcho one reads back masked)."""
+    return {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
 
 
 def _output(stack: Mapping[str, Any], key: str) -> str | None:

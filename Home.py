@@ -85,6 +85,7 @@ def main() -> None:
     if auth.logout_button(authenticator, cookie_box):
         show_login(authenticator, settings, login_slot)
         return
+    auth.keep_writing_cookie(authenticator)
     st.session_state[auth.USER_KEY] = user
     current = st.navigation(app_pages(user))
     if current.url_path != ADMIN_PAGE:  # the Admin page has no use for the filters

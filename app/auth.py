@@ -12,6 +12,9 @@ How a session gets in:
   missing or mistyped claim, an unknown user → `LoginError`), so `verified_token` replaces it:
   anything but a well-formed, HS256-signed, unexpired token naming a current user is ignored
   and the visitor gets the login form.
+- After a sign-in through the form, the cookie is written by a component's iframe a moment
+  later; the component is rendered into a fixed container and again on every rerun until the
+  browser confirms, so neither clearing the form nor a quick click can drop it.
 - Every page calls `require_user` (and Admin `require_user(ADMIN)`) itself: a page must never
   depend on the router alone.
 """
@@ -96,6 +99,7 @@ def make_authenticator(settings: AuthSettings, cookie_box: Any = None) -> stauth
     `cookie_box`: a container at a fixed place where the component that writes the cookie
     after a sign-in renders. Left where the library renders it — inside the login form's
     column — it would go when the form is cleared, and the cookie would never be written.
+    `keep_writing_cookie` renders it there again on later reruns until the browser confirms.
     """
     authenticator = stauth.Authenticate(
         settings.credentials,
@@ -111,15 +115,49 @@ def make_authenticator(settings: AuthSettings, cookie_box: Any = None) -> stauth
         _cookie_token, settings.cookie_key, usernames
     )
     if cookie_box is not None:
-        authenticator.cookie_controller.set_cookie = partial(
-            _in_box, cookie_box, authenticator.cookie_controller.set_cookie
-        )
+        manager = authenticator.cookie_controller.cookie_model.cookie_manager
+        manager.set = _CookieWriter(cookie_box, manager.set)
     return authenticator
 
 
-def _in_box(box: Any, render: Any) -> None:
-    with box:
-        render()
+# The cookie that a sign-in asked the browser to store, until the browser confirms it did.
+PENDING_COOKIE = "wvi_pending_cookie"
+# The key of the cookie manager's "set" component (extra_streamlit_components' default); its
+# value turns True once the browser has stored the cookie.
+COOKIE_WRITER_KEY = "set"
+
+
+class _CookieWriter:
+    """`CookieManager.set`, rendered into a fixed container and remembered until confirmed.
+
+    The component writes the cookie from its iframe, a moment after the rerun that signed the
+    user in. A click in that moment starts a rerun in which the library does not render the
+    component again, so its iframe would go before it ran and the next browser refresh would
+    ask for the password. `keep_writing_cookie` renders the same component (same arguments,
+    so the same iframe) on every rerun until its value says the cookie is stored.
+    """
+
+    def __init__(self, box: Any, render: Any) -> None:
+        self.box, self.render, self.rendered = box, render, False
+
+    def __call__(self, cookie: str, val: Any, **options: Any) -> None:
+        st.session_state[PENDING_COOKIE] = {"cookie": cookie, "val": val, **options}
+        self.rendered = True
+        with self.box:
+            self.render(cookie, val, **options)
+
+
+def keep_writing_cookie(authenticator: stauth.Authenticate) -> None:
+    """Render the cookie writer again while a sign-in's cookie is not confirmed stored."""
+    pending = st.session_state.get(PENDING_COOKIE)
+    if pending is None:
+        return
+    if st.session_state.get(COOKIE_WRITER_KEY) is True:
+        del st.session_state[PENDING_COOKIE]
+        return
+    writer = authenticator.cookie_controller.cookie_model.cookie_manager.set
+    if isinstance(writer, _CookieWriter) and not writer.rendered:  # not twice in one rerun
+        writer(**pending)
 
 
 def _cookie_token(key: str, usernames: Collection[str]) -> dict[str, Any] | None:
@@ -181,6 +219,7 @@ def sign_out_silently() -> None:
     for key in AUTH_KEYS:
         st.session_state[key] = None
     st.session_state.pop(USER_KEY, None)
+    st.session_state.pop(PENDING_COOKIE, None)
 
 
 def login_form(authenticator: stauth.Authenticate, settings: AuthSettings) -> None:
@@ -231,6 +270,7 @@ def logout_button(authenticator: stauth.Authenticate, cookie_box: Any) -> bool:
     with cookie_box:
         authenticator.logout(location="unrendered")
     st.session_state.pop(USER_KEY, None)
+    st.session_state.pop(PENDING_COOKIE, None)
     return True
 
 

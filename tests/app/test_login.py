@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from app import auth
 from tests.app.conftest import PASSWORDS, ROOT, new_app, signed_in, texts
 
 PAGE_FILES = ["overview", "channels", "trends", "media"]
@@ -64,6 +67,47 @@ def test_a_viewer_signs_in_and_sees_every_page_but_admin(app_env):
         at.switch_page(f"app_pages/{page}.py").run()
         assert not at.exception, page
     assert nav_refuses(at, "admin")
+
+
+def cookie_writes(at) -> list[str]:
+    """The cookie names that this run's cookie-manager components ask the browser to set."""
+    found = []
+
+    def walk(node) -> None:
+        for child in getattr(node, "children", {}).values():
+            if getattr(child, "type", None) == "component_instance":
+                args = json.loads(child.proto.json_args or "{}")
+                if args.get("method") == "set":
+                    found.append(args["cookie"])
+            walk(child)
+
+    walk(at._tree)
+    return found
+
+
+def test_the_cookie_writer_stays_until_the_browser_confirms(app_env):
+    at = sign_in("bob", PASSWORDS["bob"])
+    assert cookie_writes(at) == [auth.COOKIE_NAME]
+    # A rerun before the browser has stored the cookie (a click) renders the writer again.
+    at.run()
+    assert cookie_writes(at) == [auth.COOKIE_NAME]
+    assert not at.exception
+    # The component reports True once the cookie is stored: no more writer after that.
+    at.session_state[auth.COOKIE_WRITER_KEY] = True
+    at.run()
+    assert cookie_writes(at) == []
+    assert auth.PENDING_COOKIE not in at.session_state
+    at.run()
+    assert cookie_writes(at) == []
+
+
+def test_logging_out_before_the_cookie_is_stored_stops_writing_it(app_env):
+    at = sign_in("bob", PASSWORDS["bob"])
+    at.sidebar.button(key="wvi_logout").click().run()
+    assert cookie_writes(at) == []
+    at.run()
+    assert cookie_writes(at) == []
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
 
 
 def test_an_admin_sees_the_admin_page(app_env):

@@ -127,6 +127,44 @@ def test_signing_in_through_the_form_writes_a_strict_cookie(cookies):
         assert cookie["expires"] > time.time() + 6 * 86400  # COOKIE_EXPIRY_DAYS = 7
 
 
+def test_a_click_right_after_signing_in_does_not_lose_the_cookie(page, server):
+    """The cookie is written by a component's iframe a moment after the sign-in; a click in
+    that moment reruns the app. Holding the component's files until after the click makes
+    the moment as long as the test needs: the cookie must still arrive."""
+    harness.open_url(page, server.url())
+    harness.login_form(page).fill("bob")
+    page.get_by_role("textbox", name="Password").fill(PASSWORDS["bob"])
+    held, released = [], []
+
+    def hold(route) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/component/**", hold)  # routing also bypasses the HTTP cache
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
+    harness.go_to(page, "Channels")
+    assert heading(page) == "Channels"
+    assert held, "the cookie writer's iframe asked for nothing"
+    assert harness.auth_cookie(page.context) is None
+    released.append(True)
+    for route in held:
+        route.continue_()
+    deadline = time.monotonic() + 15
+    while not harness.auth_cookie(page.context) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert harness.auth_cookie(page.context), "the click dropped the cookie writer"
+    harness.wait_idle(page)
+    assert heading(page) == "Channels"
+    no_exception(page)
+    # A refresh (a new session) is signed in by that cookie.
+    harness.open_url(page, server.url("channels"))
+    expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
+    assert heading(page) == "Channels"
+
+
 def test_the_cookie_signs_a_new_session_in_and_deep_links_hold(page, server, cookies):
     sign_in(page, server, cookies, "alice", "channels")
     assert heading(page) == "Channels"

@@ -94,6 +94,25 @@ def store_load_date(args: dict[str, str], load_date: date, glue_client: Any = No
     )
 
 
+def read_secret(secret_id: str, keys: Sequence[str], client: Any = None) -> str:
+    """A value kept in Secrets Manager: the secret string itself, or, when it is a JSON
+    object, its first of `keys` that is set. Error messages name the secret, not the value."""
+    if client is None:
+        import boto3
+
+        client = boto3.client("secretsmanager")
+    value = client.get_secret_value(SecretId=secret_id)["SecretString"].strip()
+    if value.startswith("{"):
+        body = json.loads(value)
+        for key in keys:
+            if body.get(key):
+                return str(body[key])
+        raise ValueError(f"secret {secret_id} has none of the keys {', '.join(keys)}")
+    if not value:
+        raise ValueError(f"secret {secret_id} is empty")
+    return value
+
+
 def report(step: str, result: Any) -> None:
     """Print a step's result as one JSON line (the job's log on Glue, stdout locally)."""
     if hasattr(result, "to_dict"):

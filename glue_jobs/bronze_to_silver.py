@@ -2,7 +2,8 @@
 
 Arguments: --JOB_NAME, --data_root (s3://bucket/prefix or a directory), --load_date
 (YYYY-MM-DD or `auto`); optional --silver_db, --pii (masked|raw|hashed; default WVI_PII or
-masked).
+masked) and, for `hashed`, --pii_key_secret_id (Secrets Manager secret holding the hashing
+key, a plain string or JSON with WVI_PII_KEY/key; else WVI_PII_KEY). The key is never logged.
 """
 
 from __future__ import annotations
@@ -16,25 +17,46 @@ from typing import Any
 if not __package__:  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from glue_jobs._args import WORKFLOW, report, resolve_args, resolve_load_date
+from glue_jobs._args import WORKFLOW, read_secret, report, resolve_args, resolve_load_date
 
-OPTIONAL = ("silver_db", "pii", *WORKFLOW)
+OPTIONAL = ("silver_db", "pii", "pii_key_secret_id", *WORKFLOW)
+PII_KEY_KEYS = ("WVI_PII_KEY", "key")
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+def pii_key(args: dict[str, str], pii: str, secrets_client: Any = None) -> str | None:
+    """The hashing key for `pii=hashed` (None otherwise): from the secret if one is named."""
+    if pii.strip().lower() != "hashed":
+        return None
+    secret_id = args.get("pii_key_secret_id")
+    if not secret_id:
+        return os.environ.get("WVI_PII_KEY")
+    try:
+        return read_secret(secret_id, PII_KEY_KEYS, secrets_client)
+    except Exception as exc:  # an empty secret, no access, ...: say which, not the value
+        raise ValueError(
+            f"--pii hashed: no key could be read from the secret {secret_id} "
+            f"({type(exc).__name__}); store one of at least 32 bytes there (docs/run-on-aws.md)"
+        ) from None
+
+
+def main(argv: Sequence[str] | None = None, *, secrets_client: Any = None) -> dict[str, Any]:
     args = resolve_args(argv, optional=OPTIONAL)
     load_date = resolve_load_date(args["load_date"], args)
+    pii = args.get("pii") or os.environ.get("WVI_PII", "masked")
 
     from pipeline.jobs import SILVER_DB, bronze_to_silver
     from pipeline.spark import get_spark
+    from pipeline.transform.pii import check_key
 
+    key = check_key(pii, pii_key(args, pii, secrets_client))  # fail before starting Spark
     spark = get_spark(args["data_root"], app_name=args["JOB_NAME"])
     result = bronze_to_silver(
         spark,
         args["data_root"],
         load_date,
         silver_db=args.get("silver_db", SILVER_DB),
-        pii=args.get("pii") or os.environ.get("WVI_PII", "masked"),
+        pii=pii,
+        pii_key=key,
     )
     report("bronze_to_silver", result)
     return result

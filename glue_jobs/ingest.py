@@ -11,7 +11,6 @@ backfill window. The token is never logged.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -23,6 +22,7 @@ if not __package__:  # run as a file: make the repository root importable
 
 from glue_jobs._args import (
     WORKFLOW,
+    read_secret,
     report,
     resolve_args,
     resolve_load_date,
@@ -45,18 +45,7 @@ TOKEN_KEYS = ("WISTIA_API_TOKEN", "wistia_api_token", "token")
 
 def read_token(secret_id: str, client: Any = None) -> str:
     """The API token stored in Secrets Manager (a plain string or a JSON object)."""
-    if client is None:
-        import boto3
-
-        client = boto3.client("secretsmanager")
-    value = client.get_secret_value(SecretId=secret_id)["SecretString"].strip()
-    if value.startswith("{"):
-        body = json.loads(value)
-        for key in TOKEN_KEYS:
-            if body.get(key):
-                return str(body[key])
-        raise ValueError(f"secret {secret_id} has none of the keys {', '.join(TOKEN_KEYS)}")
-    return value
+    return read_secret(secret_id, TOKEN_KEYS, client)
 
 
 def window(load_date: date, args: dict[str, str], glue_client: Any = None) -> IngestOptions:

@@ -110,6 +110,9 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.runner import RunOptions, run_pipeline
 
     settings = load_settings(data_root=args.data_root)
+    if (problem := _pii_problem(settings)) is not None:
+        fail(problem)
+        return EXIT_CONFIG
     options = RunOptions(
         as_of=args.as_of or default_as_of(),
         start_date=args.start_date,
@@ -134,17 +137,36 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pii_problem(settings) -> str | None:
+    """Why `WVI_PII` / `WVI_PII_KEY` can't be used (checked before any request), or None."""
+    from pipeline.transform.pii import check_key
+
+    try:
+        check_key(settings.pii, settings.pii_key_value())
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def transform(args: argparse.Namespace) -> int:
     from pipeline import jobs
     from pipeline.spark import get_spark
 
     settings = load_settings(data_root=args.data_root)
     load_date = args.load_date or default_as_of()
+    if (problem := _pii_problem(settings)) is not None:
+        fail(problem)
+        return EXIT_CONFIG
     try:
         spark = get_spark(settings.data_root)
         dbs = {"silver_db": settings.silver_db}
         silver = jobs.bronze_to_silver(
-            spark, settings.data_root, load_date, pii=settings.pii, **dbs
+            spark,
+            settings.data_root,
+            load_date,
+            pii=settings.pii,
+            pii_key=settings.pii_key_value(),
+            **dbs,
         )
         gold = jobs.silver_to_gold(
             spark, settings.data_root, load_date, gold_db=settings.gold_db, **dbs

@@ -40,7 +40,7 @@ from pipeline.state import commit_watermarks, pending_key
 from pipeline.storage import Storage, open_storage
 from pipeline.transform import gold
 from pipeline.transform.bronze_index import complete_runs, part_refs
-from pipeline.transform.pii import check_mode
+from pipeline.transform.pii import check_key, check_mode
 from pipeline.transform.schemas import (
     DIM_MEDIA,
     DIM_VISITOR,
@@ -97,8 +97,10 @@ def bronze_to_silver(
     *,
     silver_db: str = SILVER_DB,
     pii: str = "masked",
+    pii_key: str | bytes | None = None,
 ) -> dict[str, Any]:
-    """Build the Silver partitions `load_date=L` from every complete Bronze run of L.
+    """Build the Silver partitions `load_date=L` from every complete Bronze run of L, with IPs
+    and e-mails protected per `pii` (`pii_key`: required for `hashed`, see `pii.check_key`).
 
     Returns `{"load_date", "runs", "parts", "malformed_pages", "rejected_records":
     {stream: n}, "rows": {table: rows written}, "timings": {table: s}, "seconds"}`; `rows`
@@ -109,6 +111,7 @@ def bronze_to_silver(
     """
     started = time.perf_counter()
     load_date, pii = _as_date(load_date), check_mode(pii)
+    key = check_key(pii, pii_key)
     storage = open_storage(data_root)
     _ensure(spark, storage, "silver", silver_db, [*SILVER_TABLES.values(), SILVER_MEDIA_SOURCES])
     manifests = complete_runs(storage, load_date)
@@ -120,7 +123,7 @@ def bronze_to_silver(
     for stream in STREAMS:
         step = time.perf_counter()
         raw = read_bronze(spark, storage, stream, refs, load_date)
-        prepared = prepare_stream(raw, stream, pii)
+        prepared = prepare_stream(raw, stream, pii, key)
         spec = SILVER_FOR_STREAM[stream]
         rows[spec.name] = _write(spark, storage, "silver", silver_db, spec, prepared.silver)
         rejected[stream], parts = prepared.rejected()

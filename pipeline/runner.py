@@ -160,9 +160,11 @@ def _run_steps(
     progress: ProgressFn | None,
 ) -> None:
     from pipeline import jobs
+    from pipeline.transform.pii import check_key
 
     run_id = record.data["run_id"]
     load_date = options.as_of
+    check_key(settings.pii, settings.pii_key_value())  # before any request, not at silver
     with record.running("ingest") as step:
         result = ingest(
             settings,
@@ -183,7 +185,12 @@ def _run_steps(
     root, silver_db, gold_db = settings.data_root, settings.silver_db, settings.gold_db
     with record.running("silver") as step:
         silver = jobs.bronze_to_silver(
-            spark, root, load_date, silver_db=silver_db, pii=settings.pii
+            spark,
+            root,
+            load_date,
+            silver_db=silver_db,
+            pii=settings.pii,
+            pii_key=settings.pii_key_value(),
         )
         step["rows"], step["timings"] = silver["rows"], silver["timings"]
         log.info("silver rows: %s", silver["rows"])

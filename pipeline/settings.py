@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     )
     gold_db: str = Field(default="wistia_gold", alias="WVI_GOLD_DB", pattern=r"^[a-z_][a-z0-9_]*$")
     pii: str = Field(default="masked", alias="WVI_PII", pattern=r"^(masked|raw|hashed)$")
+    pii_key: SecretStr | None = Field(default=None, alias="WVI_PII_KEY")
     max_quarantined: int = Field(default=0, alias="WVI_MAX_QUARANTINED", ge=0)
     request_timeout_seconds: float = Field(default=30.0, alias="WVI_REQUEST_TIMEOUT", gt=0)
 
@@ -62,6 +63,10 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: str) -> str:
         return value.strip().lower() or "local"
+
+    def pii_key_value(self) -> str | None:
+        """`WVI_PII_KEY` in clear, for the hashed PII mode only (`pii.check_key`)."""
+        return self.pii_key.get_secret_value() if self.pii_key else None
 
     @cached_property
     def media_ids(self) -> tuple[str, ...]:

@@ -4,16 +4,20 @@
   address keeps its first 48 bits (`2001:db8:85a3::8a2e:370:7334` → `2001:db8:85a3::`, in
   RFC 5952 form); anything that is not an IP address becomes null. E-mails are replaced by
   their SHA-256 (of the trimmed, lowercased address) so they still count but do not read.
-- `hashed`: the SHA-256 hex digest of the IP address as received; e-mails as for `masked`.
+- `hashed`: the HMAC-SHA256 (hex) of the IP address as received, and of the trimmed,
+  lowercased e-mail, keyed with `WVI_PII_KEY` (a secret of at least 32 bytes). A plain hash
+  would be no protection: the 2^32 IPv4 addresses are hashed and looked up in minutes. The
+  same key gives the same value for the same address, so visitors still join and count.
 - `raw`: both kept as received.
 
-The Spark expressions are native (no Python UDF); `mask_ip` is the same rule in Python, used to
-test them.
+The Spark expressions are native (no Python UDF; HMAC is built from `sha2`); `mask_ip`,
+`protect_ip` and `protect_email` are the same rules in Python, used to test them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import ipaddress
 from typing import Literal
 
@@ -32,11 +36,39 @@ _V6_TAIL_V4 = r"^[0-9a-f:]*:[0-9]{1,3}(\.[0-9]{1,3}){3}$"
 _V4_SHAPE = r"^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}$"
 
 
+MIN_KEY_BYTES = 32
+
+
 def check_mode(mode: str) -> PiiMode:
     mode = (mode or "masked").strip().lower()
     if mode not in PII_MODES:
         raise ValueError(f"WVI_PII must be one of {', '.join(PII_MODES)}, not {mode!r}")
     return mode  # type: ignore[return-value]
+
+
+def check_key(mode: str, key: str | bytes | None) -> bytes | None:
+    """The hashing key as bytes when `mode` is hashed (required, ≥ 32 bytes), else None.
+
+    The message names the variable, never the value.
+    """
+    if check_mode(mode) != "hashed":
+        return None
+    raw = key.encode() if isinstance(key, str) else key
+    if not raw:
+        raise ValueError(
+            "WVI_PII=hashed needs a secret key in WVI_PII_KEY (at least 32 bytes, e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`): an unkeyed hash "
+            "of an IP address is reversed by hashing every address"
+        )
+    if len(raw) < MIN_KEY_BYTES:
+        raise ValueError(f"WVI_PII_KEY must be at least {MIN_KEY_BYTES} bytes, not {len(raw)}")
+    return raw
+
+
+def _keyed(value: str, key: bytes | None) -> str:
+    if key is None:
+        raise ValueError("hashed mode needs a key (check_key)")
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
 # ---------------------------------------------------------------- Python (reference)
@@ -53,13 +85,25 @@ def mask_ip(ip: str | None) -> str | None:
     return str(ipaddress.ip_network(f"{address}/48", strict=False).network_address)
 
 
-def protect_ip(ip: str | None, mode: str = "masked") -> str | None:
+def protect_ip(ip: str | None, mode: str = "masked", key: bytes | None = None) -> str | None:
     mode = check_mode(mode)
     if ip is None or mode == "raw":
         return ip
     if mode == "hashed":
-        return hashlib.sha256(ip.encode()).hexdigest()
+        return _keyed(ip, key)
     return mask_ip(ip)
+
+
+def protect_email(email: str | None, mode: str = "masked", key: bytes | None = None) -> str | None:
+    mode = check_mode(mode)
+    if email is None or mode == "raw":
+        return email
+    trimmed = email.strip().lower()
+    if not trimmed:
+        return None
+    if mode == "hashed":
+        return _keyed(trimmed, key)
+    return hashlib.sha256(trimmed.encode()).hexdigest()
 
 
 # ---------------------------------------------------------------- Spark
@@ -112,28 +156,44 @@ def _mask_ipv6(ip: Column) -> Column:
     return F.when(valid, canonical)
 
 
-def protect_ip_col(ip: Column, mode: str = "masked") -> Column:
+def hmac_sha256_col(value: Column, key: bytes) -> Column:
+    """HMAC-SHA256 (RFC 2104) of a string column as lowercase hex, from Spark's own `sha2`:
+    H((K ^ opad) || H((K ^ ipad) || m)), the padded key blocks computed here once."""
+    block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+    inner = bytearray(b ^ 0x36 for b in block)
+    outer = bytearray(b ^ 0x5C for b in block)
+    inner_digest = F.unhex(F.sha2(F.concat(F.lit(inner), value.cast("binary")), 256))
+    return F.sha2(F.concat(F.lit(outer), inner_digest), 256)
+
+
+def protect_ip_col(ip: Column, mode: str = "masked", key: bytes | None = None) -> Column:
     mode = check_mode(mode)
     if mode == "raw":
         return ip
     if mode == "hashed":
-        return F.sha2(ip, 256)
+        return hmac_sha256_col(ip, check_key(mode, key))  # type: ignore[arg-type]
     return mask_ip_col(ip)
 
 
-def protect_email_col(email: Column, mode: str = "masked") -> Column:
+def protect_email_col(email: Column, mode: str = "masked", key: bytes | None = None) -> Column:
     mode = check_mode(mode)
     if mode == "raw":
         return email
     trimmed = F.lower(F.trim(email))
+    if mode == "hashed":
+        return F.when(trimmed != "", hmac_sha256_col(trimmed, check_key(mode, key)))  # type: ignore[arg-type]
     return F.when(trimmed != "", F.sha2(trimmed, 256))
 
 
 __all__ = [
+    "MIN_KEY_BYTES",
     "PII_MODES",
+    "check_key",
     "check_mode",
+    "hmac_sha256_col",
     "mask_ip",
     "mask_ip_col",
+    "protect_email",
     "protect_email_col",
     "protect_ip",
     "protect_ip_col",

@@ -159,8 +159,11 @@ class SilverStream:
         return int(metrics.get("rejected") or 0), sorted(parts)
 
 
-def prepare_stream(raw: DataFrame, stream: str, pii: str = "masked") -> SilverStream:
-    """Validate, type and deduplicate one stream's records (latest extraction wins).
+def prepare_stream(
+    raw: DataFrame, stream: str, pii: str = "masked", pii_key: bytes | None = None
+) -> SilverStream:
+    """Validate, type and deduplicate one stream's records (latest extraction wins); IPs and
+    e-mails protected per `pii` (`pii_key`: the key of the hashed mode, see `pii.check_key`).
 
     The quarantine is not part of this plan: it is rebuilt afterwards from the few pages that
     had rejected records (`rejected_records`), so the pages are parsed once, not twice.
@@ -175,8 +178,8 @@ def prepare_stream(raw: DataFrame, stream: str, pii: str = "masked") -> SilverSt
     )
     silver = latest(valid_rows(observed, stream), SILVER_KEYS[stream], silver_order())
     if stream == "events":
-        silver = silver.withColumn("ip_address", protect_ip_col(F.col("ip_address"), pii))
-        silver = silver.withColumn("email", protect_email_col(F.col("email"), pii))
+        silver = silver.withColumn("ip_address", protect_ip_col(F.col("ip_address"), pii, pii_key))
+        silver = silver.withColumn("email", protect_email_col(F.col("email"), pii, pii_key))
     return SilverStream(stream, silver, observation)
 
 

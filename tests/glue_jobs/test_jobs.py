@@ -62,11 +62,13 @@ def test_quality_job_fails_on_a_blocking_failure_and_commits_nothing(monkeypatch
 
 
 class FakeSecrets:
-    def __init__(self, value: str):
-        self.value = value
+    def __init__(self, value: str, secret_id: str = "wvi/wistia-token"):
+        self.value, self.secret_id = value, secret_id
 
     def get_secret_value(self, SecretId):  # boto3's argument name
-        assert SecretId == "wvi/wistia-token"
+        assert SecretId == self.secret_id
+        if not self.value:  # what Secrets Manager says of a secret that has no value yet
+            raise LookupError("ResourceNotFoundException: no value for staging label AWSCURRENT")
         return {"SecretString": self.value}
 
 
@@ -143,3 +145,47 @@ def test_ingest_job_takes_a_backfill_window_from_the_workflow_run(monkeypatch, t
     glue.properties = {"load_date": "2026-05-02", "backfill_days": "90"}
     ingest.main(argv, glue_client=glue)
     assert seen["options"].backfill_days == 90 and seen["options"].start_date is None
+
+
+# ---------------------------------------------------------------- bronze_to_silver: PII key
+def test_bronze_to_silver_job_hashes_ips_with_the_key_from_secrets_manager(spark, tmp_path):
+    from glue_jobs import bronze_to_silver
+    from pipeline.transform.pii import protect_ip
+    from tests.pipeline.transform.scenario import rows, write_l1
+    from tests.spark_fixture import unique_db
+
+    write_l1(tmp_path)
+    db, key = unique_db("s"), "k" * 40
+    secrets = FakeSecrets(json.dumps({"WVI_PII_KEY": key}), "wvi/pii-key")
+    extra = ("--silver_db", db, "--pii", "hashed", "--pii_key_secret_id", "wvi/pii-key")
+    bronze_to_silver.main(
+        glue_argv("bronze_to_silver", str(tmp_path), L1, *extra), secrets_client=secrets
+    )
+    raw = ["203.0.113.7", "198.51.100.23", "2001:db8:85a3::8a2e:370:7334"]  # as in bronze
+    hashed = {r["ip_address"] for r in rows(spark, db, "events")}
+    assert hashed == {protect_ip(ip, "hashed", key.encode()) for ip in raw}
+
+
+@pytest.mark.parametrize(
+    ("extra", "secret", "message"),
+    [
+        ((), None, "WVI_PII=hashed needs a secret key in WVI_PII_KEY"),
+        (("--pii_key_secret_id", "wvi/pii-key"), "", "no key could be read from the secret"),
+        (("--pii_key_secret_id", "wvi/pii-key"), "short-key", "at least 32 bytes, not 9"),
+    ],
+)
+def test_bronze_to_silver_job_without_a_usable_key_fails_first(
+    monkeypatch, tmp_path, extra, secret, message
+):
+    from glue_jobs import bronze_to_silver
+
+    monkeypatch.delenv("WVI_PII_KEY", raising=False)
+    started = []
+    monkeypatch.setattr("pipeline.spark.get_spark", lambda *a, **k: started.append(1))
+    argv = glue_argv("bronze_to_silver", str(tmp_path), L1, "--pii", "hashed", *extra)
+    secrets = FakeSecrets(secret or "", "wvi/pii-key")
+    with pytest.raises(ValueError, match=message) as failed:
+        bronze_to_silver.main(argv, secrets_client=secrets)
+    assert started == []  # before Spark
+    if secret:
+        assert secret not in str(failed.value)  # the message names the secret, not its value

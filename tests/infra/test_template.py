@@ -128,6 +128,12 @@ def test_only_the_ingest_job_gets_the_secret_and_the_others_the_catalog(template
         else:
             assert "--wistia_secret_id" not in args
             assert args["--enable-glue-datacatalog"] == "true"
+        if names[logical_id] == "bronze_to_silver":
+            assert args["--pii"] == {"Ref": "PiiMode"}
+            assert args["--pii_key_secret_id"] == {"Ref": "PiiKeySecret"}
+        else:
+            assert "--pii" not in args and "--pii_key_secret_id" not in args
+    assert defaults(template)["PiiMode"] == "masked"
 
 
 def test_workflow_chain_scheduled_start_then_each_job_after_the_previous_succeeded(template):
@@ -238,21 +244,27 @@ def test_athena_workgroup_enforces_a_cutoff_and_results_in_the_results_bucket(te
     assert location.startswith("s3://${AthenaResultsBucket}/")
 
 
-def test_the_secret_has_no_value_and_only_the_ingest_role_reads_it(template):
-    (secret_id,) = resources(template, "AWS::SecretsManager::Secret")
-    secret = props(template, secret_id)
-    assert "SecretString" not in secret and "GenerateSecretString" not in secret
+def test_the_secrets_have_no_value_and_each_is_read_by_its_one_role(template):
+    # The token is for ingest only, the PII key for the transforms only.
+    reader_of = {"WistiaTokenSecret": "GlueIngestRole", "PiiKeySecret": "GlueTransformRole"}
+    assert set(resources(template, "AWS::SecretsManager::Secret")) == set(reader_of)
+    for secret_id in reader_of:
+        secret = props(template, secret_id)
+        assert "SecretString" not in secret and "GenerateSecretString" not in secret
     readers = {
         role
         for role, statement in allow_statements(template)
         if any(a.startswith("secretsmanager:") for a in as_list(statement["Action"]))
-        and role != "CloudFormationRole"  # manages the secret's metadata, cannot read it
+        and role != "CloudFormationRole"  # manages the secrets' metadata, cannot read them
     }
-    assert readers == {"GlueIngestRole"}
+    assert readers == set(reader_of.values())
+    read = {}
     for role, statement in allow_statements(template):
         if "secretsmanager:GetSecretValue" in as_list(statement["Action"]):
-            assert role == "GlueIngestRole"
-            assert as_list(statement["Resource"]) == [{"Ref": secret_id}]
+            assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
+            (resource,) = as_list(statement["Resource"])
+            read[resource["Ref"]] = role
+    assert read == reader_of
 
 
 # ---------------------------------------------------------------------- IAM
@@ -430,4 +442,5 @@ def test_outputs_name_what_the_app_and_ci_need(template):
         "GitHubActionsRoleArn",
         "CloudFormationRoleArn",
         "WistiaTokenSecretArn",
+        "PiiKeySecretArn",
     } <= set(template["Outputs"])

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import pytest
+
 from tests.conftest import TODAY
 
 
@@ -59,6 +61,25 @@ def test_missing_token_fails_before_any_request(tmp_path, simulator):
     assert result.stderr.strip().count("\n") == 0
     assert "WISTIA_API_TOKEN" in result.stderr
     assert simulator.stats()["requests_total"] == 0
+
+
+@pytest.mark.parametrize("command", ["run", "transform"])
+def test_hashed_pii_without_a_key_fails_before_any_request(tmp_path, simulator, command):
+    env = {**base_env(simulator, tmp_path), "WISTIA_API_TOKEN": simulator.config.token}
+    env = {k: v for k, v in {**os.environ, **env}.items() if k != "WVI_PII_KEY"}
+    env["WVI_PII"] = "hashed"
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", command, "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 2  # a configuration error
+    assert result.stderr.strip().count("\n") == 0
+    assert "WVI_PII=hashed needs a secret key in WVI_PII_KEY" in result.stderr
+    assert simulator.stats()["requests_total"] == 0
+    assert not (tmp_path / "runs").exists()  # no run was started
 
 
 def test_ingest_quiet_succeeds_and_prints_nothing(tmp_path, simulator):

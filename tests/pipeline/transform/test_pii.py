@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import ipaddress
 
 import pandas as pd
@@ -12,12 +13,17 @@ from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
 from pipeline.transform.pii import (
+    check_key,
     check_mode,
+    hmac_sha256_col,
     mask_ip,
+    protect_email,
     protect_email_col,
     protect_ip,
     protect_ip_col,
 )
+
+KEY = b"k" * 32
 
 CASES = {
     "203.0.113.7": "203.0.113.0",
@@ -39,9 +45,9 @@ CASES = {
 }
 
 
-def spark_mask(spark, values, mode="masked"):
+def spark_mask(spark, values, mode="masked", key=None):
     df = spark.createDataFrame(pd.DataFrame({"ip": list(values)}), "ip string")
-    rows = df.select(protect_ip_col(F.col("ip"), mode).alias("out")).collect()
+    rows = df.select(protect_ip_col(F.col("ip"), mode, key).alias("out")).collect()
     return [r.out for r in rows]
 
 
@@ -76,18 +82,56 @@ def test_spark_matches_python_on_any_address(spark, ips):
 def test_raw_and_hashed_modes(spark):
     ips = ["203.0.113.7", None]
     assert spark_mask(spark, ips, "raw") == ips
-    digest = hashlib.sha256(b"203.0.113.7").hexdigest()
-    assert spark_mask(spark, ips, "hashed") == [digest, None]
-    assert protect_ip("203.0.113.7", "hashed") == digest
+    digest = hmac.new(KEY, b"203.0.113.7", hashlib.sha256).hexdigest()
+    assert spark_mask(spark, ips, "hashed", KEY) == [digest, None]
+    assert protect_ip("203.0.113.7", "hashed", KEY) == digest
     assert protect_ip("203.0.113.7", "raw") == "203.0.113.7"
+    # Keyed: not the plain hash that anyone can compute for every IPv4 address.
+    assert digest != hashlib.sha256(b"203.0.113.7").hexdigest()
+    assert spark_mask(spark, ips, "hashed", b"x" * 32)[0] != digest
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), st.text(max_size=80)), min_size=1, max_size=20),
+    key=st.binary(min_size=32, max_size=130),  # past 64 bytes HMAC hashes the key first
+)
+def test_spark_hmac_is_rfc_2104_hmac_sha256(spark, values, key):
+    df = spark.createDataFrame(pd.DataFrame({"v": values}, dtype=object), "v string")
+    got = [r.o for r in df.select(hmac_sha256_col(F.col("v"), key).alias("o")).collect()]
+    want = [
+        None if v is None else hmac.new(key, v.encode(), hashlib.sha256).hexdigest() for v in values
+    ]
+    assert got == want
+
+
+def test_hashed_mode_needs_a_key_of_32_bytes():
+    with pytest.raises(ValueError, match="WVI_PII_KEY") as missing:
+        check_key("hashed", None)
+    assert "32 bytes" in str(missing.value)
+    with pytest.raises(ValueError, match="WVI_PII_KEY must be at least 32 bytes, not 31"):
+        check_key("hashed", "s" * 31)
+    assert check_key("hashed", "s" * 32) == b"s" * 32
+    assert check_key("masked", None) is None and check_key("raw", "ignored") is None
+    with pytest.raises(ValueError, match="WVI_PII_KEY"):
+        protect_ip_col(F.col("ip"), "hashed")
 
 
 def test_emails_are_hashed_unless_raw(spark):
-    df = spark.createDataFrame(pd.DataFrame({"e": [" Jim@Example.com ", None]}), "e string")
-    hashed = [r.o for r in df.select(protect_email_col(F.col("e"), "masked").alias("o")).collect()]
-    assert hashed == [hashlib.sha256(b"jim@example.com").hexdigest(), None]
-    raw = [r.o for r in df.select(protect_email_col(F.col("e"), "raw").alias("o")).collect()]
-    assert raw == [" Jim@Example.com ", None]
+    df = spark.createDataFrame(pd.DataFrame({"e": [" Jim@Example.com ", None, " "]}), "e string")
+
+    def out(mode, key=None):
+        column = protect_email_col(F.col("e"), mode, key).alias("o")
+        return [r.o for r in df.select(column).collect()]
+
+    plain = hashlib.sha256(b"jim@example.com").hexdigest()
+    keyed = hmac.new(KEY, b"jim@example.com", hashlib.sha256).hexdigest()
+    assert out("masked") == [plain, None, None]
+    assert out("hashed", KEY) == [keyed, None, None]
+    assert out("raw") == [" Jim@Example.com ", None, " "]
+    for mode, want in (("masked", plain), ("hashed", keyed), ("raw", " Jim@Example.com ")):
+        assert protect_email(" Jim@Example.com ", mode, KEY) == want
+    assert protect_email(" ", "masked") is None
 
 
 def test_unknown_mode_is_refused():

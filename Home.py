@@ -79,13 +79,14 @@ def main() -> None:
     if user is None:
         user = show_login(authenticator, settings, login_slot)
         if user is None:
+            auth.finish_cookie_changes(authenticator)  # a logout's deletion, until confirmed
             return
     filters_box = st.sidebar.container()  # filters above the account, decided below
     st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
-    if auth.logout_button(authenticator, cookie_box):
+    if auth.logout_button(authenticator):
         show_login(authenticator, settings, login_slot)
         return
-    auth.keep_writing_cookie(authenticator)
+    auth.finish_cookie_changes(authenticator)  # a sign-in's cookie, until confirmed
     st.session_state[auth.USER_KEY] = user
     current = st.navigation(app_pages(user))
     if current.url_path != ADMIN_PAGE:  # the Admin page has no use for the filters

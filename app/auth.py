@@ -12,9 +12,10 @@ How a session gets in:
   missing or mistyped claim, an unknown user → `LoginError`), so `verified_token` replaces it:
   anything but a well-formed, HS256-signed, unexpired token naming a current user is ignored
   and the visitor gets the login form.
-- After a sign-in through the form, the cookie is written by a component's iframe a moment
-  later; the component is rendered into a fixed container and again on every rerun until the
-  browser confirms, so neither clearing the form nor a quick click can drop it.
+- After a sign-in through the form the cookie is written, and after a logout deleted, by a
+  component's iframe a moment later; the component is rendered into a fixed container and
+  again on every rerun until the browser confirms, so neither clearing the form nor a quick
+  click can drop it.
 - Every page calls `require_user` (and Admin `require_user(ADMIN)`) itself: a page must never
   depend on the router alone.
 """
@@ -99,7 +100,8 @@ def make_authenticator(settings: AuthSettings, cookie_box: Any = None) -> stauth
     `cookie_box`: a container at a fixed place where the component that writes the cookie
     after a sign-in renders. Left where the library renders it — inside the login form's
     column — it would go when the form is cleared, and the cookie would never be written.
-    `keep_writing_cookie` renders it there again on later reruns until the browser confirms.
+    So does the one that deletes it at logout; `finish_cookie_changes` renders either again
+    on later reruns until the browser confirms.
     """
     authenticator = stauth.Authenticate(
         settings.credentials,
@@ -116,48 +118,57 @@ def make_authenticator(settings: AuthSettings, cookie_box: Any = None) -> stauth
     )
     if cookie_box is not None:
         manager = authenticator.cookie_controller.cookie_model.cookie_manager
-        manager.set = _CookieWriter(cookie_box, manager.set)
+        manager.set = _CookieChange(cookie_box, manager.set, PENDING_COOKIE, PENDING_DELETE)
+        manager.delete = _CookieChange(cookie_box, manager.delete, PENDING_DELETE, PENDING_COOKIE)
     return authenticator
 
 
-# The cookie that a sign-in asked the browser to store, until the browser confirms it did.
+# What a sign-in asked the browser to store / a logout asked it to delete, until the browser
+# confirms: the arguments of the cookie manager's call, replayed by `finish_cookie_changes`.
 PENDING_COOKIE = "wvi_pending_cookie"
-# The key of the cookie manager's "set" component (extra_streamlit_components' default); its
-# value turns True once the browser has stored the cookie.
-COOKIE_WRITER_KEY = "set"
+PENDING_DELETE = "wvi_pending_cookie_delete"
+# The keys of the cookie manager's "set" and "delete" components (extra_streamlit_components'
+# defaults); a component's value turns True once the browser has done it.
+CONFIRMED_BY = {PENDING_COOKIE: "set", PENDING_DELETE: "delete"}
 
 
-class _CookieWriter:
-    """`CookieManager.set`, rendered into a fixed container and remembered until confirmed.
+class _CookieChange:
+    """`CookieManager.set` or `.delete`, rendered into a fixed container and remembered (under
+    `pending`) until the browser confirms; a new change cancels the other kind (`cancels`).
 
-    The component writes the cookie from its iframe, a moment after the rerun that signed the
-    user in. A click in that moment starts a rerun in which the library does not render the
-    component again, so its iframe would go before it ran and the next browser refresh would
-    ask for the password. `keep_writing_cookie` renders the same component (same arguments,
-    so the same iframe) on every rerun until its value says the cookie is stored.
+    The component changes the cookie from its iframe, a moment after the rerun that asked for
+    it. A click in that moment starts a rerun in which the library does not render the
+    component again, so its iframe would go before it ran: a sign-in would not survive a
+    refresh, or a logout would be undone by one. `finish_cookie_changes` renders the same
+    call (same key, so the same iframe, and the same token) until its value says it is done.
     """
 
-    def __init__(self, box: Any, render: Any) -> None:
-        self.box, self.render, self.rendered = box, render, False
+    def __init__(self, box: Any, render: Any, pending: str, cancels: str) -> None:
+        self.box, self.render, self.pending, self.cancels = box, render, pending, cancels
+        self.rendered = False
 
-    def __call__(self, cookie: str, val: Any, **options: Any) -> None:
-        st.session_state[PENDING_COOKIE] = {"cookie": cookie, "val": val, **options}
+    def __call__(self, cookie: str, *args: Any, **options: Any) -> None:
+        st.session_state.pop(self.cancels, None)
+        st.session_state[self.pending] = {"cookie": cookie, "args": args, "options": options}
         self.rendered = True
-        with self.box:
-            self.render(cookie, val, **options)
+        with self.box, contextlib.suppress(KeyError):
+            # `delete` also drops the name from the manager's copy of the browser's cookies,
+            # a KeyError once the browser no longer has it: the component is rendered first.
+            self.render(cookie, *args, **options)
 
 
-def keep_writing_cookie(authenticator: stauth.Authenticate) -> None:
-    """Render the cookie writer again while a sign-in's cookie is not confirmed stored."""
-    pending = st.session_state.get(PENDING_COOKIE)
-    if pending is None:
-        return
-    if st.session_state.get(COOKIE_WRITER_KEY) is True:
-        del st.session_state[PENDING_COOKIE]
-        return
-    writer = authenticator.cookie_controller.cookie_model.cookie_manager.set
-    if isinstance(writer, _CookieWriter) and not writer.rendered:  # not twice in one rerun
-        writer(**pending)
+def finish_cookie_changes(authenticator: stauth.Authenticate) -> None:
+    """Render a sign-in's cookie writer or a logout's cookie deleter again while the browser
+    has not confirmed it (at most once per rerun, and never both: each cancels the other)."""
+    manager = authenticator.cookie_controller.cookie_model.cookie_manager
+    for pending_key, change in ((PENDING_COOKIE, manager.set), (PENDING_DELETE, manager.delete)):
+        pending = st.session_state.get(pending_key)
+        if pending is None:
+            continue
+        if st.session_state.get(CONFIRMED_BY[pending_key]) is True:
+            del st.session_state[pending_key]
+        elif isinstance(change, _CookieChange) and not change.rendered:
+            change(pending["cookie"], *pending["args"], **pending["options"])
 
 
 def _cookie_token(key: str, usernames: Collection[str]) -> dict[str, Any] | None:
@@ -257,20 +268,18 @@ _LOGIN_FIELDS = {
 }
 
 
-def logout_button(authenticator: stauth.Authenticate, cookie_box: Any) -> bool:
+def logout_button(authenticator: stauth.Authenticate) -> bool:
     """The sidebar's logout button; True when it was just pressed (the session is cleared
     and the cookie deletion is on its way to the browser).
 
-    The deletion is a component rendered into `cookie_box`, a container Home.py keeps at a
-    fixed place: rendered inline it would shift the page by one element on the next rerun,
-    and Streamlit would briefly show the login form twice.
+    The deletion is a component rendered into the fixed cookie box (`make_authenticator`):
+    rendered inline it would shift the page by one element on the next rerun, and Streamlit
+    would briefly show the login form twice.
     """
     if not st.sidebar.button("Log out", key="wvi_logout"):
         return False
-    with cookie_box:
-        authenticator.logout(location="unrendered")
+    authenticator.logout(location="unrendered")
     st.session_state.pop(USER_KEY, None)
-    st.session_state.pop(PENDING_COOKIE, None)
     return True
 
 

@@ -69,45 +69,79 @@ def test_a_viewer_signs_in_and_sees_every_page_but_admin(app_env):
     assert nav_refuses(at, "admin")
 
 
-def cookie_writes(at) -> list[str]:
-    """The cookie names that this run's cookie-manager components ask the browser to set."""
+def cookie_calls(at, method: str) -> list[dict]:
+    """The arguments of this run's cookie-manager components with `method` ("set": write the
+    login cookie, "delete": delete it), as the browser receives them."""
     found = []
 
     def walk(node) -> None:
         for child in getattr(node, "children", {}).values():
             if getattr(child, "type", None) == "component_instance":
                 args = json.loads(child.proto.json_args or "{}")
-                if args.get("method") == "set":
-                    found.append(args["cookie"])
+                if args.get("method") == method:
+                    found.append(args)
             walk(child)
 
     walk(at._tree)
     return found
 
 
+def names(calls: list[dict]) -> list[str]:
+    return [call["cookie"] for call in calls]
+
+
+def confirm(at, component: str):
+    """What the browser does once the component has changed the cookie: report True."""
+    at.session_state[component] = True
+    return at.run()
+
+
 def test_the_cookie_writer_stays_until_the_browser_confirms(app_env):
     at = sign_in("bob", PASSWORDS["bob"])
-    assert cookie_writes(at) == [auth.COOKIE_NAME]
-    # A rerun before the browser has stored the cookie (a click) renders the writer again.
-    at.run()
-    assert cookie_writes(at) == [auth.COOKIE_NAME]
     assert not at.exception
-    # The component reports True once the cookie is stored: no more writer after that.
-    at.session_state[auth.COOKIE_WRITER_KEY] = True
+    written = cookie_calls(at, "set")
+    assert names(written) == [auth.COOKIE_NAME] and written[0]["value"]
+    # A rerun before the browser has stored the cookie (a click) renders the same writer: the
+    # same token, the same expiry.
     at.run()
-    assert cookie_writes(at) == []
+    assert not at.exception
+    assert cookie_calls(at, "set") == written
+    confirm(at, "set")
+    assert cookie_calls(at, "set") == []
     assert auth.PENDING_COOKIE not in at.session_state
     at.run()
-    assert cookie_writes(at) == []
+    assert cookie_calls(at, "set") == [] and texts(at.title) == ["Overview"]
+
+
+def test_a_logout_deletes_the_cookie_until_the_browser_confirms(app_env):
+    at = confirm(sign_in("bob", PASSWORDS["bob"]), "set")
+    at.sidebar.button(key="wvi_logout").click().run()
+    assert names(cookie_calls(at, "delete")) == [auth.COOKIE_NAME]
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    at.run()  # a rerun on the login form before the browser deleted it: deleted again
+    assert names(cookie_calls(at, "delete")) == [auth.COOKIE_NAME]
+    assert not at.exception
+    confirm(at, "delete")
+    assert cookie_calls(at, "delete") == []
+    assert auth.PENDING_DELETE not in at.session_state
 
 
 def test_logging_out_before_the_cookie_is_stored_stops_writing_it(app_env):
     at = sign_in("bob", PASSWORDS["bob"])
     at.sidebar.button(key="wvi_logout").click().run()
-    assert cookie_writes(at) == []
+    assert cookie_calls(at, "set") == []
+    assert names(cookie_calls(at, "delete")) == [auth.COOKIE_NAME]
     at.run()
-    assert cookie_writes(at) == []
-    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert cookie_calls(at, "set") == []
+    # Signing in again before the deletion was confirmed: the new cookie only, no deletion.
+    at.text_input[0].input("bob")
+    at.text_input[1].input(PASSWORDS["bob"])
+    at.button[0].click().run()
+    assert names(cookie_calls(at, "set")) == [auth.COOKIE_NAME]
+    assert cookie_calls(at, "delete") == []
+    at.run()
+    assert names(cookie_calls(at, "set")) == [auth.COOKIE_NAME]
+    assert cookie_calls(at, "delete") == [] and not at.exception
 
 
 def test_an_admin_sees_the_admin_page(app_env):

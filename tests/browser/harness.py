@@ -205,11 +205,28 @@ def login_form(page: Page):
     return page.get_by_role("textbox", name="Username")
 
 
+def fill_login(page: Page, username: str, password: str, attempts: int = 3) -> None:
+    """Type into the login form and make sure it kept both values.
+
+    The cookie manager's iframe reports the browser's cookies once it has loaded, which
+    reruns the app; when that lands while the test types (it may come after `wait_idle` on a
+    loaded machine), a value typed before it can be gone. Type again until both stay.
+    """
+    username_box = login_form(page)
+    password_box = page.get_by_role("textbox", name="Password")
+    for _ in range(attempts):
+        username_box.fill(username)
+        password_box.fill(password)
+        wait_idle(page)
+        if username_box.input_value() == username and password_box.input_value() == password:
+            return
+    raise AssertionError(f"the login form did not keep what was typed ({attempts} attempts)")
+
+
 def sign_in(page: Page, base_url: str, username: str, password: str) -> None:
     """Sign in through the form and wait until the cookie is written and the app shown."""
     open_url(page, base_url)
-    login_form(page).fill(username)
-    page.get_by_role("textbox", name="Password").fill(password)
+    fill_login(page, username, password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
     deadline = time.monotonic() + 15
@@ -260,6 +277,7 @@ __all__ = [
     "app_environment",
     "auth_cookie",
     "chromium",
+    "fill_login",
     "free_port",
     "go_to",
     "login_form",

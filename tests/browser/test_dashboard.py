@@ -61,8 +61,7 @@ def expect_login_form_only(page) -> None:
     expect(harness.login_form(page)).to_be_visible()
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
     expect(page.get_by_test_id("stMetric")).to_have_count(0)
-    headings = page.get_by_test_id("stHeading").all_inner_texts()
-    assert [h.strip() for h in headings] == ["Sign in to Wistia Video Insights"]
+    expect(page.get_by_test_id("stHeading")).to_have_text(["Sign in to Wistia Video Insights"])
 
 
 # ------------------------------------------------------------------------------ access
@@ -112,8 +111,7 @@ def test_signing_in_through_the_form_keeps_a_deep_link(page, server):
 
 def test_a_wrong_password_is_refused(page, server):
     harness.open_url(page, server.url())
-    harness.login_form(page).fill("bob")
-    page.get_by_role("textbox", name="Password").fill("wrong-password")
+    harness.fill_login(page, "bob", "wrong-password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Username or password is incorrect.")).to_be_visible()
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
@@ -127,34 +125,47 @@ def test_signing_in_through_the_form_writes_a_strict_cookie(cookies):
         assert cookie["expires"] > time.time() + 6 * 86400  # COOKIE_EXPIRY_DAYS = 7
 
 
-def test_a_click_right_after_signing_in_does_not_lose_the_cookie(page, server):
-    """The cookie is written by a component's iframe a moment after the sign-in; a click in
-    that moment reruns the app. Holding the component's files until after the click makes
-    the moment as long as the test needs: the cookie must still arrive."""
-    harness.open_url(page, server.url())
-    harness.login_form(page).fill("bob")
-    page.get_by_role("textbox", name="Password").fill(PASSWORDS["bob"])
-    held, released = [], []
+class HeldComponents:
+    """Holds the files of components' iframes (the cookie manager's) from now until `release`:
+    the cookie is written or deleted by such an iframe a moment after the rerun that asked for
+    it, and holding them makes that moment as long as a test needs."""
 
-    def hold(route) -> None:
-        if released:
+    def __init__(self, page) -> None:
+        self.held, self.released = [], False
+        page.route("**/component/**", self._hold)  # routing also bypasses the HTTP cache
+
+    def _hold(self, route) -> None:
+        if self.released:
             route.continue_()
         else:
-            held.append(route)
+            self.held.append(route)
 
-    page.route("**/component/**", hold)  # routing also bypasses the HTTP cache
+    def release(self) -> None:
+        assert self.held, "no component's iframe asked for anything"
+        self.released = True
+        for route in self.held:
+            route.continue_()
+
+
+def wait_for_cookie(page, present: bool, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while (harness.auth_cookie(page.context) is not None) != present:
+        if time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(100)
+
+
+def test_a_click_right_after_signing_in_does_not_lose_the_cookie(page, server):
+    harness.open_url(page, server.url())
+    harness.fill_login(page, "bob", PASSWORDS["bob"])
+    components = HeldComponents(page)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
-    harness.go_to(page, "Channels")
+    harness.go_to(page, "Channels")  # a rerun before the cookie writer has run
     assert heading(page) == "Channels"
-    assert held, "the cookie writer's iframe asked for nothing"
     assert harness.auth_cookie(page.context) is None
-    released.append(True)
-    for route in held:
-        route.continue_()
-    deadline = time.monotonic() + 15
-    while not harness.auth_cookie(page.context) and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
+    components.release()
+    wait_for_cookie(page, present=True)
     assert harness.auth_cookie(page.context), "the click dropped the cookie writer"
     harness.wait_idle(page)
     assert heading(page) == "Channels"
@@ -163,6 +174,23 @@ def test_a_click_right_after_signing_in_does_not_lose_the_cookie(page, server):
     harness.open_url(page, server.url("channels"))
     expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
     assert heading(page) == "Channels"
+
+
+def test_a_click_right_after_logging_out_does_not_keep_the_cookie(page, server, cookies):
+    sign_in(page, server, cookies, "bob")
+    components = HeldComponents(page)
+    page.get_by_role("button", name="Log out").click()
+    harness.wait_idle(page)
+    expect(harness.login_form(page)).to_be_visible()
+    page.get_by_role("button", name="Sign in").click()  # a rerun before the deleter has run
+    harness.wait_idle(page)
+    assert harness.auth_cookie(page.context) is not None
+    components.release()
+    wait_for_cookie(page, present=False)
+    assert harness.auth_cookie(page.context) is None, "the click dropped the cookie deleter"
+    page.reload()  # a refresh is not signed in again
+    harness.wait_idle(page)
+    expect_login_form_only(page)
 
 
 def test_the_cookie_signs_a_new_session_in_and_deep_links_hold(page, server, cookies):

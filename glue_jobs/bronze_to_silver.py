@@ -24,19 +24,25 @@ PII_KEY_KEYS = ("WVI_PII_KEY", "key")
 
 
 def pii_key(args: dict[str, str], pii: str, secrets_client: Any = None) -> str | None:
-    """The hashing key for `pii=hashed` (None otherwise): from the secret if one is named."""
+    """The hashing key for `pii=hashed` (None otherwise): from the secret if one is named,
+    checked here so that a problem names the secret (never its value)."""
     if pii.strip().lower() != "hashed":
         return None
     secret_id = args.get("pii_key_secret_id")
     if not secret_id:
         return os.environ.get("WVI_PII_KEY")
+    from pipeline.transform.pii import check_key
+
     try:
-        return read_secret(secret_id, PII_KEY_KEYS, secrets_client)
-    except Exception as exc:  # an empty secret, no access, ...: say which, not the value
+        key = read_secret(secret_id, PII_KEY_KEYS, secrets_client)
+        check_key(pii, key)
+    except Exception as exc:  # an empty secret, no access, a short key, ...
+        reason = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
         raise ValueError(
-            f"--pii hashed: no key could be read from the secret {secret_id} "
-            f"({type(exc).__name__}); store one of at least 32 bytes there (docs/run-on-aws.md)"
+            f"--pii hashed: no usable key in the secret {secret_id} ({reason}); store one of "
+            "at least 32 bytes there (docs/run-on-aws.md)"
         ) from None
+    return key
 
 
 def main(argv: Sequence[str] | None = None, *, secrets_client: Any = None) -> dict[str, Any]:

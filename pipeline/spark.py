@@ -10,6 +10,7 @@ has its own catalog. Calling `get_spark` again returns the running session (chea
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -71,6 +72,10 @@ def get_spark(data_root: str, app_name: str = "wvi") -> SparkSession:
         spark_dir.mkdir(parents=True, exist_ok=True)
         derby = spark_dir / "derby"
         builder = builder.master(os.environ.get("WVI_SPARK_MASTER", "local[2]"))
+        # Python workers (the hashed PII mode's pandas UDF) run this interpreter, with this
+        # environment's packages, not whichever `python3` comes first on PATH (PySpark reads
+        # only the variable, when the session's context starts).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         for key, value in LOCAL_CONF.items():
             builder = builder.config(key, value)
         builder = (

@@ -10,8 +10,9 @@
   same key gives the same value for the same address, so visitors still join and count.
 - `raw`: both kept as received.
 
-The Spark expressions are native (no Python UDF; HMAC is built from `sha2`); `mask_ip`,
-`protect_ip` and `protect_email` are the same rules in Python, used to test them.
+The Spark expressions are native (no Python UDF), except the HMAC, a pandas UDF so that the
+key never appears in a query plan; `mask_ip`, `protect_ip` and `protect_email` are the same
+rules in Python, used to test them.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+from functools import partial
 from typing import Literal
 
+import pandas as pd
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
@@ -53,7 +56,9 @@ def check_key(mode: str, key: str | bytes | None) -> bytes | None:
     """
     if check_mode(mode) != "hashed":
         return None
-    raw = key.encode() if isinstance(key, str) else key
+    # Stripped as Secrets Manager values are (glue_jobs._args.read_secret): a trailing newline
+    # must not make the same key hash differently on Glue and locally.
+    raw = (key.encode() if isinstance(key, str) else key or b"").strip()
     if not raw:
         raise ValueError(
             "WVI_PII=hashed needs a secret key in WVI_PII_KEY (at least 32 bytes, e.g. "
@@ -68,7 +73,7 @@ def check_key(mode: str, key: str | bytes | None) -> bytes | None:
 def _keyed(value: str, key: bytes | None) -> str:
     if key is None:
         raise ValueError("hashed mode needs a key (check_key)")
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    return _hmac_hex(key, value)
 
 
 # ---------------------------------------------------------------- Python (reference)
@@ -98,7 +103,7 @@ def protect_email(email: str | None, mode: str = "masked", key: bytes | None = N
     mode = check_mode(mode)
     if email is None or mode == "raw":
         return email
-    trimmed = email.strip().lower()
+    trimmed = email.strip(" ").lower()  # Spark's `trim` removes spaces only
     if not trimmed:
         return None
     if mode == "hashed":
@@ -157,13 +162,23 @@ def _mask_ipv6(ip: Column) -> Column:
 
 
 def hmac_sha256_col(value: Column, key: bytes) -> Column:
-    """HMAC-SHA256 (RFC 2104) of a string column as lowercase hex, from Spark's own `sha2`:
-    H((K ^ opad) || H((K ^ ipad) || m)), the padded key blocks computed here once."""
-    block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
-    inner = bytearray(b ^ 0x36 for b in block)
-    outer = bytearray(b ^ 0x5C for b in block)
-    inner_digest = F.unhex(F.sha2(F.concat(F.lit(inner), value.cast("binary")), 256))
-    return F.sha2(F.concat(F.lit(outer), inner_digest), 256)
+    """HMAC-SHA256 (RFC 2104) of a string column as lowercase hex; nulls stay null.
+
+    A pandas UDF that closes over the key, not native `sha2` over key-derived literals: a
+    literal is printed in Spark's plans, which `explain`, the Spark UI's event logs and many
+    analysis errors show, and the padded key blocks give the key back.
+    """
+    digest = partial(_hmac_hex, key)
+
+    @F.pandas_udf("string")  # type: ignore[call-overload]
+    def hmac_sha256(values: pd.Series) -> pd.Series:
+        return values.map(digest, na_action="ignore")
+
+    return hmac_sha256(value)
+
+
+def _hmac_hex(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
 def protect_ip_col(ip: Column, mode: str = "masked", key: bytes | None = None) -> Column:

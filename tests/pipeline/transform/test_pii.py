@@ -105,6 +105,22 @@ def test_spark_hmac_is_rfc_2104_hmac_sha256(spark, values, key):
     assert got == want
 
 
+def test_the_key_never_appears_in_a_query_plan(spark):
+    # Plans are printed by explain, the Spark UI's event logs and many analysis errors.
+    key = b"K3y-" * 10
+    df = spark.createDataFrame(pd.DataFrame({"v": ["203.0.113.7"]}), "v string")
+    out = df.select(
+        protect_ip_col(F.col("v"), "hashed", key).alias("ip"),
+        protect_email_col(F.col("v"), "hashed", key).alias("email"),
+    )
+    assert out.first()["ip"] == hmac.new(key, b"203.0.113.7", hashlib.sha256).hexdigest()
+    plans = out._jdf.queryExecution().toString().upper()  # parsed … physical
+    padded = key.ljust(64, b"\0")
+    for secret in (key, bytes(b ^ 0x36 for b in padded), bytes(b ^ 0x5C for b in padded)):
+        assert secret.hex().upper() not in plans
+    assert "K3Y-" not in plans
+
+
 def test_hashed_mode_needs_a_key_of_32_bytes():
     with pytest.raises(ValueError, match="WVI_PII_KEY") as missing:
         check_key("hashed", None)
@@ -112,6 +128,7 @@ def test_hashed_mode_needs_a_key_of_32_bytes():
     with pytest.raises(ValueError, match="WVI_PII_KEY must be at least 32 bytes, not 31"):
         check_key("hashed", "s" * 31)
     assert check_key("hashed", "s" * 32) == b"s" * 32
+    assert check_key("hashed", "s" * 32 + "\n") == b"s" * 32  # as Secrets Manager values are
     assert check_key("masked", None) is None and check_key("raw", "ignored") is None
     with pytest.raises(ValueError, match="WVI_PII_KEY"):
         protect_ip_col(F.col("ip"), "hashed")

@@ -53,13 +53,21 @@ def resolve_args(
     return {o: resolved[o] for o in options}
 
 
-def resolve_load_date(value: str, args: dict[str, str], glue_client: Any = None) -> date:
+def resolve_load_date(
+    value: str,
+    args: dict[str, str],
+    glue_client: Any = None,
+    *,
+    properties: dict[str, str] | None = None,
+) -> date:
     """`--load_date`: an ISO date, or `auto` — the workflow run's `load_date` property when
     the job runs in a Glue workflow (so every job of one run uses the same day), else
-    yesterday in UTC (the last complete day)."""
+    yesterday in UTC (the last complete day). `properties`: the run's, if already read."""
     if value != "auto":
         return date.fromisoformat(value)
-    chosen = run_properties(args, glue_client).get("load_date")
+    if properties is None:
+        properties = run_properties(args, glue_client)
+    chosen = properties.get("load_date")
     if chosen:
         return date.fromisoformat(chosen)
     return datetime.now(UTC).date() - timedelta(days=1)

@@ -48,12 +48,10 @@ def read_token(secret_id: str, client: Any = None) -> str:
     return read_secret(secret_id, TOKEN_KEYS, client)
 
 
-def window(load_date: date, args: dict[str, str], glue_client: Any = None) -> IngestOptions:
+def window(load_date: date, properties: dict[str, str]) -> IngestOptions:
     """The run's window: a backfill's start/end/backfill days from the workflow run's
     properties (a `trigger --start-date ...`), else the incremental default."""
     from pipeline.ingest import IngestOptions
-
-    properties = run_properties(args, glue_client)
 
     def day(name: str) -> date | None:
         return date.fromisoformat(properties[name]) if properties.get(name) else None
@@ -71,7 +69,8 @@ def main(
     argv: Sequence[str] | None = None, *, secrets_client: Any = None, glue_client: Any = None
 ) -> dict[str, Any]:
     args = resolve_args(argv, optional=OPTIONAL)
-    load_date = resolve_load_date(args["load_date"], args, glue_client)
+    properties = run_properties(args, glue_client)  # read once: the day and the window
+    load_date = resolve_load_date(args["load_date"], args, properties=properties)
 
     from pydantic import SecretStr
 
@@ -91,7 +90,7 @@ def main(
     if args.get("backfill_days"):
         overrides["backfill_days"] = int(args["backfill_days"])
     settings = load_settings(**overrides)
-    result = ingest(settings, open_storage(args["data_root"]), window(load_date, args, glue_client))
+    result = ingest(settings, open_storage(args["data_root"]), window(load_date, properties))
     store_load_date(args, load_date, glue_client)
     summary = {
         "run_id": result.run_id,

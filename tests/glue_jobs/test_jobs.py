@@ -108,9 +108,10 @@ class FakeWorkflow:
     """The workflow-run-properties calls of a Glue client, for a run started with a window."""
 
     def __init__(self, properties):
-        self.properties, self.put = properties, []
+        self.properties, self.put, self.reads = properties, [], 0
 
     def get_workflow_run_properties(self, Name, RunId):
+        self.reads += 1
         return {"RunProperties": dict(self.properties)}
 
     def put_workflow_run_properties(self, Name, RunId, RunProperties):
@@ -141,6 +142,8 @@ def test_ingest_job_takes_a_backfill_window_from_the_workflow_run(monkeypatch, t
     assert options.as_of == date(2026, 5, 2)
     assert (options.start_date, options.end_date) == (date(2026, 4, 1), date(2026, 4, 30))
     assert options.backfill_days is None
+    assert glue.reads == 1  # the day and the window come from one read
+    assert glue.put == [{"load_date": "2026-05-02"}]
 
     glue.properties = {"load_date": "2026-05-02", "backfill_days": "90"}
     ingest.main(argv, glue_client=glue)

@@ -23,38 +23,33 @@ OPTIONAL = ("silver_db", "pii", "pii_key_secret_id", *WORKFLOW)
 PII_KEY_KEYS = ("WVI_PII_KEY", "key")
 
 
-def pii_key(args: dict[str, str], pii: str, secrets_client: Any = None) -> str | None:
-    """The hashing key for `pii=hashed` (None otherwise): from the secret if one is named,
-    checked here so that a problem names the secret (never its value)."""
-    if pii.strip().lower() != "hashed":
-        return None
-    secret_id = args.get("pii_key_secret_id")
-    if not secret_id:
-        return os.environ.get("WVI_PII_KEY")
-    from pipeline.transform.pii import check_key
+def pii_key(args: dict[str, str], pii: str, secrets_client: Any = None) -> bytes | None:
+    """The checked hashing key for `pii=hashed` (None otherwise): from the secret if one is
+    named (a problem names the secret, never its value), else WVI_PII_KEY."""
+    from pipeline.transform.pii import check_key, check_mode
 
+    secret_id = args.get("pii_key_secret_id")
+    if check_mode(pii) != "hashed" or not secret_id:
+        return check_key(pii, os.environ.get("WVI_PII_KEY"))
     try:
-        key = read_secret(secret_id, PII_KEY_KEYS, secrets_client)
-        check_key(pii, key)
+        return check_key(pii, read_secret(secret_id, PII_KEY_KEYS, secrets_client))
     except Exception as exc:  # an empty secret, no access, a short key, ...
         reason = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
         raise ValueError(
             f"--pii hashed: no usable key in the secret {secret_id} ({reason}); store one of "
             "at least 32 bytes there (docs/run-on-aws.md)"
         ) from None
-    return key
 
 
 def main(argv: Sequence[str] | None = None, *, secrets_client: Any = None) -> dict[str, Any]:
     args = resolve_args(argv, optional=OPTIONAL)
     load_date = resolve_load_date(args["load_date"], args)
     pii = args.get("pii") or os.environ.get("WVI_PII", "masked")
+    key = pii_key(args, pii, secrets_client)  # fails before Spark starts
 
     from pipeline.jobs import SILVER_DB, bronze_to_silver
     from pipeline.spark import get_spark
-    from pipeline.transform.pii import check_key
 
-    key = check_key(pii, pii_key(args, pii, secrets_client))  # fail before starting Spark
     spark = get_spark(args["data_root"], app_name=args["JOB_NAME"])
     result = bronze_to_silver(
         spark,

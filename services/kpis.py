@@ -157,7 +157,7 @@ def kpi_summary(
     """KPIs of `period` and of the previous period (two queries), with the deltas."""
     values = {**queries.period_bounds(period), "channel": channel, "media_id": media_id}
     daily = _by_period(queries.run(warehouse, queries.KPI_DAILY_TOTALS, **values))
-    engagement = _by_period(queries.run(warehouse, queries.KPI_ENGAGEMENT_TOTALS, **values))
+    engagement = _by_period(queries.engagement_totals(warehouse, period, channel, media_id))
     # A period without data comes back as a row of NULL sums (a missing row reads the same):
     # zero counts, and None ("—") for the rates.
     current, prev = (_kpis(daily.get(p, {}), engagement.get(p, {})) for p in _PERIODS)

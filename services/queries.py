@@ -11,6 +11,12 @@ Rules for the statements below:
   `(? IS NULL OR col = ?)`, and a choice of grouping column is a fixed set of statements —
   user input never becomes SQL text.
 
+Unique visitors come from one of two statement families, picked per warehouse: the exact
+`COUNT(DISTINCT visitor_id)` of §9 (Athena, which prunes to the period's partitions), or, where
+the warehouse has built `gold.engagement_recency` (DuckDB), the same count as a `COUNT(*)` of
+each visitor's first row in the period or bucket (see `services.warehouse.DERIVED_TABLES`).
+The tests check that both families return the same rows.
+
 Each `Statement` names its markers' values in order, so callers bind by name
 (`STATEMENTS["daily_trend"].bind(start=..., end=..., channel=None, media_id=None)`).
 """
@@ -28,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from services.filters import Period
-from services.warehouse import Warehouse
+from services.warehouse import ENGAGEMENT_RECENCY, Warehouse
 
 log = logging.getLogger("wvi.services.queries")
 
@@ -109,6 +115,68 @@ def _per_period(columns: str, source: str, where: str, group_by: str = "") -> st
     )
 
 
+# ------------------------------------------------------------------------------ first visits
+# The recency family: engagement sums and distinct visitors from gold.engagement_recency. The
+# level says which previous day decides that a row is a visitor's first in a span of days: in
+# any media (no filter), in the filtered channel, or with the filtered media.
+_RECENCY_FROM = f"{ENGAGEMENT_RECENCY} r"
+_RECENCY_DATES = "r.date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
+_RECENCY_WHERE = (
+    f"{_RECENCY_DATES} AND (? IS NULL OR r.channel = ?) AND (? IS NULL OR r.media_id = ?)"
+)
+_RECENCY_SUMS = (
+    "SUM(r.watched_percent * r.play_count) AS watched_weighted, "
+    "CAST(SUM(r.play_count) AS BIGINT) AS engaged_plays"
+)
+LEVELS = ("visitor", "channel", "media")
+_PERIOD_START = "CAST(? AS DATE)"
+
+
+def level(channel: str | None, media_id: str | None) -> str:
+    """Which previous day counts for these filters: the narrowest one filtered on."""
+    return "media" if media_id is not None else "channel" if channel is not None else "visitor"
+
+
+def _first_visit(level: str, *span_starts: str) -> str:
+    """The row is the visitor's first in its span of days: no earlier active day at `level`
+    since the span began (the span starts at the latest of `span_starts`)."""
+    since = f"r.since_{level}"
+    return f"({since} IS NULL OR " + " OR ".join(f"{since} < {s}" for s in span_starts) + ")"
+
+
+def _recency_branch(keys: str, where: str, first_visit: str, group_by: str = "") -> tuple[str, str]:
+    """(sums, visitors): two SELECTs over the rows `where` picks, `keys` (`expr AS name, ` each)
+    first. Visitors counts only each visitor's first row, so it is the distinct count."""
+    group = f" GROUP BY {group_by}" if group_by else ""
+    sums = f"SELECT {keys}{_RECENCY_SUMS} FROM {_RECENCY_FROM} WHERE {where}{group}"
+    visitors = (
+        f"SELECT {keys}COUNT(*) AS unique_visitors FROM {_RECENCY_FROM} "
+        f"WHERE {where} AND {first_visit}{group}"
+    )
+    return sums, visitors
+
+
+def _recency_engagement(branches: Sequence[tuple[str, str]], on: Sequence[str]) -> str:
+    """The columns `_ENGAGEMENT_SUMS` gives, per `on` key, from `_recency_branch`es: sums of
+    every branch, then visitors of every branch (so the markers run in that order).
+
+    Every group of the sums has a first row, so a LEFT JOIN finds its visitors; a branch
+    without GROUP BY is one row even without data, with 0 visitors as COUNT(DISTINCT) gives.
+    """
+    sums = " UNION ALL ".join(b[0] for b in branches)
+    visitors = " UNION ALL ".join(b[1] for b in branches)
+    keys = "".join(f"s.{k}, " for k in on)
+    join = " AND ".join(f"u.{k} = s.{k}" for k in on)
+    return (
+        f"SELECT {keys}u.unique_visitors, s.watched_weighted, s.engaged_plays "
+        f"FROM ({sums}) s LEFT JOIN ({visitors}) u ON {join}"
+    )
+
+
+def _uses_recency(warehouse: Warehouse) -> bool:
+    return ENGAGEMENT_RECENCY in getattr(warehouse, "derived_tables", ())
+
+
 # ------------------------------------------------------------------------------ KPI totals
 # One statement per fact table covers the period and the previous one (rows "current" and
 # "previous"), so a KPI summary costs two queries.
@@ -124,6 +192,28 @@ KPI_ENGAGEMENT_TOTALS = _statement(
     *_FILTERS,
     *_PREVIOUS_FILTERS,
 )
+KPI_ENGAGEMENT_TOTALS_RECENCY = {
+    lvl: _statement(
+        f"kpi_engagement_totals_recency_{lvl}",
+        _recency_engagement(
+            [
+                _recency_branch(
+                    f"'{label}' AS period, ", _RECENCY_WHERE, _first_visit(lvl, _PERIOD_START)
+                )
+                for label in PERIODS
+            ],
+            ["period"],
+        )
+        + " ORDER BY 1",
+        *_FILTERS,
+        *_PREVIOUS_FILTERS,
+        *_FILTERS,
+        "start",
+        *_PREVIOUS_FILTERS,
+        "previous_start",
+    )
+    for lvl in LEVELS
+}
 # Per channel and period (no channel / media filter: every channel is compared).
 _CHANNEL_D = "COALESCE(m.channel, 'Other')"
 _CHANNEL_E = "COALESCE(m.channel, 'Other')"
@@ -140,15 +230,45 @@ _CHANNEL_ENGAGEMENT = _per_period(
     _CHANNEL_E,
 )
 _BOTH_PERIODS = ("start", "end", "previous_start", "previous_end")
-CHANNEL_TOTALS = _statement(
-    "channel_totals",
-    f"""WITH d AS ({_CHANNEL_DAILY}), e AS ({_CHANNEL_ENGAGEMENT})
+_CHANNEL_TOTALS = """WITH d AS ({daily}), e AS ({engagement})
     SELECT COALESCE(d.period, e.period) AS period, COALESCE(d.channel, e.channel) AS channel,
            d.plays, d.loads, d.hours, e.unique_visitors, e.watched_weighted, e.engaged_plays
     FROM d FULL OUTER JOIN e ON d.period = e.period AND d.channel = e.channel
-    ORDER BY 2, 1""",
+    ORDER BY 2, 1"""
+CHANNEL_TOTALS = _statement(
+    "channel_totals",
+    _CHANNEL_TOTALS.format(daily=_CHANNEL_DAILY, engagement=_CHANNEL_ENGAGEMENT),
     *_BOTH_PERIODS,
     *_BOTH_PERIODS,
+)
+CHANNEL_TOTALS_RECENCY = _statement(
+    "channel_totals_recency",
+    _CHANNEL_TOTALS.format(
+        daily=_CHANNEL_DAILY,
+        engagement=_recency_engagement(
+            [
+                _recency_branch(
+                    f"'{label}' AS period, r.channel AS channel, ",
+                    _RECENCY_DATES,
+                    _first_visit("channel", _PERIOD_START),
+                    "r.channel",
+                )
+                for label in PERIODS
+            ],
+            ["period", "channel"],
+        ),
+    ),
+    *_BOTH_PERIODS,
+    "start",
+    "end",
+    "previous_start",
+    "previous_end",
+    "start",
+    "end",
+    "start",
+    "previous_start",
+    "previous_end",
+    "previous_start",
 )
 
 
@@ -156,56 +276,109 @@ CHANNEL_TOTALS = _statement(
 _TREND = """WITH d AS (
         SELECT {bucket_d} AS {name}, {daily_sums}
         FROM gold.fact_media_daily d WHERE {daily_where} GROUP BY 1
-    ), e AS (
-        SELECT {bucket_e} AS {name}, {engagement_sums}
-        FROM {engagement_from} WHERE {engagement_where} GROUP BY 1
-    )
+    ), e AS ({engagement_cte})
     SELECT COALESCE(d.{name}, e.{name}) AS {name}, d.plays, d.loads, d.hours, {play_rate},
            e.unique_visitors, {engagement}
     FROM d FULL OUTER JOIN e ON d.{name} = e.{name}
     ORDER BY 1"""
 
 
-def _trend(name: str, bucket_d: str, bucket_e: str) -> str:
+def _trend(name: str, bucket: str, engagement_cte: str | None = None) -> str:
+    """Per bucket: `bucket` is the expression over `{t}.date`; `engagement_cte` replaces the
+    COUNT(DISTINCT) one."""
+    if engagement_cte is None:
+        engagement_cte = (
+            f"SELECT {bucket.format(t='e')} AS {name}, {_ENGAGEMENT_SUMS} "
+            f"FROM {_ENGAGEMENT_FROM} WHERE {_ENGAGEMENT_WHERE} GROUP BY 1"
+        )
     return _TREND.format(
         name=name,
-        bucket_d=bucket_d,
-        bucket_e=bucket_e,
+        bucket_d=bucket.format(t="d"),
         daily_sums=_DAILY_SUMS,
         daily_where=_DAILY_WHERE,
-        engagement_sums=_ENGAGEMENT_SUMS,
-        engagement_from=_ENGAGEMENT_FROM,
-        engagement_where=_ENGAGEMENT_WHERE,
+        engagement_cte=engagement_cte,
         play_rate=_PLAY_RATE,
         engagement=_ENGAGEMENT,
     )
 
 
-DAILY_TREND = _statement("daily_trend", _trend("date", "d.date", "e.date"), *_FILTERS, *_FILTERS)
-WEEKLY_TREND = _statement(
-    "weekly_trend",
-    _trend("week", "date_trunc('week', d.date)", "date_trunc('week', e.date)"),
-    *_FILTERS,
-    *_FILTERS,
-)
+_DAY, _WEEK = "{t}.date", "date_trunc('week', {t}.date)"
+DAILY_TREND = _statement("daily_trend", _trend("date", _DAY), *_FILTERS, *_FILTERS)
+WEEKLY_TREND = _statement("weekly_trend", _trend("week", _WEEK), *_FILTERS, *_FILTERS)
+
+
+def _recency_trend(name: str, bucket: str, lvl: str, *span_starts: str) -> str:
+    """`_trend` with visitors counted on their first row in each bucket (which starts at its
+    own first day, or at the period's start for a bucket cut by it)."""
+    branch = _recency_branch(
+        f"{bucket.format(t='r')} AS {name}, ",
+        _RECENCY_WHERE,
+        _first_visit(lvl, bucket.format(t="r"), *span_starts),
+        "1",
+    )
+    return _trend(name, bucket, _recency_engagement([branch], [name]))
+
+
+DAILY_TREND_RECENCY = {
+    lvl: _statement(
+        f"daily_trend_recency_{lvl}",
+        _recency_trend("date", _DAY, lvl),
+        *_FILTERS,
+        *_FILTERS,
+        *_FILTERS,
+    )
+    for lvl in LEVELS
+}
+WEEKLY_TREND_RECENCY = {
+    lvl: _statement(
+        f"weekly_trend_recency_{lvl}",
+        _recency_trend("week", _WEEK, lvl, _PERIOD_START),
+        *_FILTERS,
+        *_FILTERS,
+        *_FILTERS,
+        "start",
+    )
+    for lvl in LEVELS
+}
 
 # ------------------------------------------------------------------------------ by media
-MEDIA_BREAKDOWN = _statement(
-    "media_breakdown",
-    f"""WITH d AS (
+_MEDIA_BREAKDOWN = f"""WITH d AS (
         SELECT d.media_id, {_DAILY_SUMS}
         FROM gold.fact_media_daily d WHERE {_DAILY_WHERE} GROUP BY d.media_id
-    ), e AS (
-        SELECT e.media_id, {_ENGAGEMENT_SUMS}
-        FROM {_ENGAGEMENT_FROM} WHERE {_ENGAGEMENT_WHERE} GROUP BY e.media_id
-    )
+    ), e AS ({{engagement_cte}})
     SELECT COALESCE(d.media_id, e.media_id) AS media_id, m.title, m.channel,
            d.plays, d.loads, d.hours, {_PLAY_RATE}, e.unique_visitors, {_ENGAGEMENT}
     FROM d FULL OUTER JOIN e ON d.media_id = e.media_id
     LEFT JOIN gold.dim_media m ON m.media_id = COALESCE(d.media_id, e.media_id)
-    ORDER BY d.plays DESC, 1""",
+    ORDER BY d.plays DESC, 1"""
+MEDIA_BREAKDOWN = _statement(
+    "media_breakdown",
+    _MEDIA_BREAKDOWN.format(
+        engagement_cte=f"SELECT e.media_id, {_ENGAGEMENT_SUMS} FROM {_ENGAGEMENT_FROM} "
+        f"WHERE {_ENGAGEMENT_WHERE} GROUP BY e.media_id"
+    ),
     *_FILTERS,
     *_FILTERS,
+)
+MEDIA_BREAKDOWN_RECENCY = _statement(
+    "media_breakdown_recency",
+    _MEDIA_BREAKDOWN.format(
+        engagement_cte=_recency_engagement(
+            [
+                _recency_branch(
+                    "r.media_id AS media_id, ",
+                    _RECENCY_WHERE,
+                    _first_visit("media", _PERIOD_START),
+                    "r.media_id",
+                )
+            ],
+            ["media_id"],
+        )
+    ),
+    *_FILTERS,
+    *_FILTERS,
+    *_FILTERS,
+    "start",
 )
 MEDIA_DAILY = _statement(
     "media_daily",
@@ -369,14 +542,20 @@ def daily_trend(
     warehouse: Warehouse, period: Period, channel: str | None = None, media_id: str | None = None
 ) -> pd.DataFrame:
     """Per day: date, plays, loads, hours, play_rate, unique_visitors, engagement."""
-    return run(warehouse, DAILY_TREND, **_filters(period, channel, media_id))
+    statement = DAILY_TREND
+    if _uses_recency(warehouse):
+        statement = DAILY_TREND_RECENCY[level(channel, media_id)]
+    return run(warehouse, statement, **_filters(period, channel, media_id))
 
 
 def weekly_trend(
     warehouse: Warehouse, period: Period, channel: str | None = None, media_id: str | None = None
 ) -> pd.DataFrame:
     """Per ISO week (Monday) of the period: the same columns as `daily_trend`, `week` first."""
-    return run(warehouse, WEEKLY_TREND, **_filters(period, channel, media_id))
+    statement = WEEKLY_TREND
+    if _uses_recency(warehouse):
+        statement = WEEKLY_TREND_RECENCY[level(channel, media_id)]
+    return run(warehouse, statement, **_filters(period, channel, media_id))
 
 
 def media_breakdown(
@@ -384,12 +563,25 @@ def media_breakdown(
 ) -> pd.DataFrame:
     """Per media: media_id, title, channel, plays, loads, hours, play_rate, unique_visitors,
     engagement (plays vs unique visitors by media), most plays first."""
-    return run(warehouse, MEDIA_BREAKDOWN, **_filters(period, channel, None))
+    statement = MEDIA_BREAKDOWN_RECENCY if _uses_recency(warehouse) else MEDIA_BREAKDOWN
+    return run(warehouse, statement, **_filters(period, channel, None))
 
 
 def channel_totals(warehouse: Warehouse, period: Period) -> pd.DataFrame:
     """Raw sums per (period: current|previous, channel); `kpis.channel_comparison` uses it."""
-    return run(warehouse, CHANNEL_TOTALS, **period_bounds(period))
+    statement = CHANNEL_TOTALS_RECENCY if _uses_recency(warehouse) else CHANNEL_TOTALS
+    return run(warehouse, statement, **period_bounds(period))
+
+
+def engagement_totals(
+    warehouse: Warehouse, period: Period, channel: str | None = None, media_id: str | None = None
+) -> pd.DataFrame:
+    """Raw engagement sums and unique visitors per period (current|previous); `kpis` uses it."""
+    statement = KPI_ENGAGEMENT_TOTALS
+    if _uses_recency(warehouse):
+        statement = KPI_ENGAGEMENT_TOTALS_RECENCY[level(channel, media_id)]
+    values = {**period_bounds(period), "channel": channel, "media_id": media_id}
+    return run(warehouse, statement, **values)
 
 
 def media_list(warehouse: Warehouse) -> pd.DataFrame:
@@ -544,7 +736,9 @@ __all__ = [
     "data_range",
     "data_through",
     "devices",
+    "engagement_totals",
     "latest_media_summary",
+    "level",
     "media_breakdown",
     "media_daily",
     "media_list",

@@ -13,8 +13,8 @@ Rules for the statements below:
 
 Unique visitors come from one of two statement families, picked per warehouse: the exact
 `COUNT(DISTINCT visitor_id)` of §9 (Athena, which prunes to the period's partitions), or, where
-the warehouse has built `gold.engagement_recency` (DuckDB), the same count as a `COUNT(*)` of
-each visitor's first row in the period or bucket (see `services.warehouse.DERIVED_TABLES`).
+the warehouse has derived `gold.first_visits` (DuckDB), the same count as a sum over the
+visitors' first days in the period or bucket (see `services.warehouse.DERIVED_TABLES`).
 The tests check that both families return the same rows.
 
 Each `Statement` names its markers' values in order, so callers bind by name
@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from services.filters import Period
-from services.warehouse import ENGAGEMENT_RECENCY, Warehouse
+from services.warehouse import ENGAGEMENT_DAILY, FIRST_VISITS, Warehouse
 
 log = logging.getLogger("wvi.services.queries")
 
@@ -116,17 +116,18 @@ def _per_period(columns: str, source: str, where: str, group_by: str = "") -> st
 
 
 # ------------------------------------------------------------------------------ first visits
-# The recency family: engagement sums and distinct visitors from gold.engagement_recency. The
-# level says which previous day decides that a row is a visitor's first in a span of days: in
-# any media (no filter), in the filtered channel, or with the filtered media.
-_RECENCY_FROM = f"{ENGAGEMENT_RECENCY} r"
-_RECENCY_DATES = "r.date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
-_RECENCY_WHERE = (
-    f"{_RECENCY_DATES} AND (? IS NULL OR r.channel = ?) AND (? IS NULL OR r.media_id = ?)"
+# The first-visits family reads the DuckDB side's derived tables (services.warehouse
+# DERIVED_TABLES): engagement sums per media-day from gold.engagement_daily, and distinct
+# visitors as the sum of gold.first_visits rows whose previous active day is before the span.
+# The level says which previous day counts: in any media (no filter), in the filtered
+# channel, or with the filtered media.
+_DERIVED_DATES = "r.date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
+_DERIVED_WHERE = (
+    f"{_DERIVED_DATES} AND (? IS NULL OR r.channel = ?) AND (? IS NULL OR r.media_id = ?)"
 )
-_RECENCY_SUMS = (
-    "SUM(r.watched_percent * r.play_count) AS watched_weighted, "
-    "CAST(SUM(r.play_count) AS BIGINT) AS engaged_plays"
+_DERIVED_SUMS = (
+    "SUM(r.watched_weighted) AS watched_weighted, "
+    "CAST(SUM(r.engaged_plays) AS BIGINT) AS engaged_plays"
 )
 LEVELS = ("visitor", "channel", "media")
 _PERIOD_START = "CAST(? AS DATE)"
@@ -137,31 +138,29 @@ def level(channel: str | None, media_id: str | None) -> str:
     return "media" if media_id is not None else "channel" if channel is not None else "visitor"
 
 
-def _first_visit(level: str, *span_starts: str) -> str:
-    """The row is the visitor's first in its span of days: no earlier active day at `level`
-    since the span began (the span starts at the latest of `span_starts`)."""
-    since = f"r.since_{level}"
-    return f"({since} IS NULL OR " + " OR ".join(f"{since} < {s}" for s in span_starts) + ")"
-
-
-def _recency_branch(keys: str, where: str, first_visit: str, group_by: str = "") -> tuple[str, str]:
-    """(sums, visitors): two SELECTs over the rows `where` picks, `keys` (`expr AS name, ` each)
-    first. Visitors counts only each visitor's first row, so it is the distinct count."""
+def _first_visits_branch(
+    lvl: str, keys: str, where: str, span_starts: Sequence[str], group_by: str = ""
+) -> tuple[str, str]:
+    """(sums, visitors): two SELECTs over the rows `where` picks, `keys` (`expr AS name, `
+    each) first. A visitor is counted on its first day in the span, the one whose previous
+    active day at `lvl` is before the span's start: the latest of `span_starts`."""
     group = f" GROUP BY {group_by}" if group_by else ""
-    sums = f"SELECT {keys}{_RECENCY_SUMS} FROM {_RECENCY_FROM} WHERE {where}{group}"
+    first = " OR ".join(f"r.since < {start}" for start in span_starts)
+    sums = f"SELECT {keys}{_DERIVED_SUMS} FROM {ENGAGEMENT_DAILY} r WHERE {where}{group}"
     visitors = (
-        f"SELECT {keys}COUNT(*) AS unique_visitors FROM {_RECENCY_FROM} "
-        f"WHERE {where} AND {first_visit}{group}"
+        f"SELECT {keys}CAST(COALESCE(SUM(r.visitors), 0) AS BIGINT) AS unique_visitors "
+        f"FROM {FIRST_VISITS} r WHERE r.level = '{lvl}' AND {where} "
+        f"AND (r.since IS NULL OR {first}){group}"
     )
     return sums, visitors
 
 
-def _recency_engagement(branches: Sequence[tuple[str, str]], on: Sequence[str]) -> str:
-    """The columns `_ENGAGEMENT_SUMS` gives, per `on` key, from `_recency_branch`es: sums of
-    every branch, then visitors of every branch (so the markers run in that order).
+def _first_visits_engagement(branches: Sequence[tuple[str, str]], on: Sequence[str]) -> str:
+    """The columns `_ENGAGEMENT_SUMS` gives, per `on` key, from `_first_visits_branch`es: sums
+    of every branch, then visitors of every branch (so the markers run in that order).
 
-    Every group of the sums has a first row, so a LEFT JOIN finds its visitors; a branch
-    without GROUP BY is one row even without data, with 0 visitors as COUNT(DISTINCT) gives.
+    A group with engagement rows has a first visit, so the LEFT JOIN finds its visitors; a
+    branch without GROUP BY is one row even without data (0 visitors, like COUNT(DISTINCT)).
     """
     sums = " UNION ALL ".join(b[0] for b in branches)
     visitors = " UNION ALL ".join(b[1] for b in branches)
@@ -173,8 +172,9 @@ def _recency_engagement(branches: Sequence[tuple[str, str]], on: Sequence[str]) 
     )
 
 
-def _uses_recency(warehouse: Warehouse) -> bool:
-    return ENGAGEMENT_RECENCY in getattr(warehouse, "derived_tables", ())
+def _counts_first_visits(warehouse: Warehouse) -> bool:
+    derived = getattr(warehouse, "derived_tables", ())
+    return FIRST_VISITS in derived and ENGAGEMENT_DAILY in derived
 
 
 # ------------------------------------------------------------------------------ KPI totals
@@ -192,14 +192,12 @@ KPI_ENGAGEMENT_TOTALS = _statement(
     *_FILTERS,
     *_PREVIOUS_FILTERS,
 )
-KPI_ENGAGEMENT_TOTALS_RECENCY = {
+KPI_ENGAGEMENT_TOTALS_FIRST_VISITS = {
     lvl: _statement(
-        f"kpi_engagement_totals_recency_{lvl}",
-        _recency_engagement(
+        f"kpi_engagement_totals_first_visits_{lvl}",
+        _first_visits_engagement(
             [
-                _recency_branch(
-                    f"'{label}' AS period, ", _RECENCY_WHERE, _first_visit(lvl, _PERIOD_START)
-                )
+                _first_visits_branch(lvl, f"'{label}' AS period, ", _DERIVED_WHERE, [_PERIOD_START])
                 for label in PERIODS
             ],
             ["period"],
@@ -241,16 +239,17 @@ CHANNEL_TOTALS = _statement(
     *_BOTH_PERIODS,
     *_BOTH_PERIODS,
 )
-CHANNEL_TOTALS_RECENCY = _statement(
-    "channel_totals_recency",
+CHANNEL_TOTALS_FIRST_VISITS = _statement(
+    "channel_totals_first_visits",
     _CHANNEL_TOTALS.format(
         daily=_CHANNEL_DAILY,
-        engagement=_recency_engagement(
+        engagement=_first_visits_engagement(
             [
-                _recency_branch(
+                _first_visits_branch(
+                    "channel",
                     f"'{label}' AS period, r.channel AS channel, ",
-                    _RECENCY_DATES,
-                    _first_visit("channel", _PERIOD_START),
+                    _DERIVED_DATES,
+                    [_PERIOD_START],
                     "r.channel",
                 )
                 for label in PERIODS
@@ -307,32 +306,33 @@ DAILY_TREND = _statement("daily_trend", _trend("date", _DAY), *_FILTERS, *_FILTE
 WEEKLY_TREND = _statement("weekly_trend", _trend("week", _WEEK), *_FILTERS, *_FILTERS)
 
 
-def _recency_trend(name: str, bucket: str, lvl: str, *span_starts: str) -> str:
+def _first_visits_trend(name: str, bucket: str, lvl: str, *span_starts: str) -> str:
     """`_trend` with visitors counted on their first row in each bucket (which starts at its
     own first day, or at the period's start for a bucket cut by it)."""
-    branch = _recency_branch(
+    branch = _first_visits_branch(
+        lvl,
         f"{bucket.format(t='r')} AS {name}, ",
-        _RECENCY_WHERE,
-        _first_visit(lvl, bucket.format(t="r"), *span_starts),
+        _DERIVED_WHERE,
+        [bucket.format(t="r"), *span_starts],
         "1",
     )
-    return _trend(name, bucket, _recency_engagement([branch], [name]))
+    return _trend(name, bucket, _first_visits_engagement([branch], [name]))
 
 
-DAILY_TREND_RECENCY = {
+DAILY_TREND_FIRST_VISITS = {
     lvl: _statement(
-        f"daily_trend_recency_{lvl}",
-        _recency_trend("date", _DAY, lvl),
+        f"daily_trend_first_visits_{lvl}",
+        _first_visits_trend("date", _DAY, lvl),
         *_FILTERS,
         *_FILTERS,
         *_FILTERS,
     )
     for lvl in LEVELS
 }
-WEEKLY_TREND_RECENCY = {
+WEEKLY_TREND_FIRST_VISITS = {
     lvl: _statement(
-        f"weekly_trend_recency_{lvl}",
-        _recency_trend("week", _WEEK, lvl, _PERIOD_START),
+        f"weekly_trend_first_visits_{lvl}",
+        _first_visits_trend("week", _WEEK, lvl, _PERIOD_START),
         *_FILTERS,
         *_FILTERS,
         *_FILTERS,
@@ -360,15 +360,16 @@ MEDIA_BREAKDOWN = _statement(
     *_FILTERS,
     *_FILTERS,
 )
-MEDIA_BREAKDOWN_RECENCY = _statement(
-    "media_breakdown_recency",
+MEDIA_BREAKDOWN_FIRST_VISITS = _statement(
+    "media_breakdown_first_visits",
     _MEDIA_BREAKDOWN.format(
-        engagement_cte=_recency_engagement(
+        engagement_cte=_first_visits_engagement(
             [
-                _recency_branch(
+                _first_visits_branch(
+                    "media",
                     "r.media_id AS media_id, ",
-                    _RECENCY_WHERE,
-                    _first_visit("media", _PERIOD_START),
+                    _DERIVED_WHERE,
+                    [_PERIOD_START],
                     "r.media_id",
                 )
             ],
@@ -543,8 +544,8 @@ def daily_trend(
 ) -> pd.DataFrame:
     """Per day: date, plays, loads, hours, play_rate, unique_visitors, engagement."""
     statement = DAILY_TREND
-    if _uses_recency(warehouse):
-        statement = DAILY_TREND_RECENCY[level(channel, media_id)]
+    if _counts_first_visits(warehouse):
+        statement = DAILY_TREND_FIRST_VISITS[level(channel, media_id)]
     return run(warehouse, statement, **_filters(period, channel, media_id))
 
 
@@ -553,8 +554,8 @@ def weekly_trend(
 ) -> pd.DataFrame:
     """Per ISO week (Monday) of the period: the same columns as `daily_trend`, `week` first."""
     statement = WEEKLY_TREND
-    if _uses_recency(warehouse):
-        statement = WEEKLY_TREND_RECENCY[level(channel, media_id)]
+    if _counts_first_visits(warehouse):
+        statement = WEEKLY_TREND_FIRST_VISITS[level(channel, media_id)]
     return run(warehouse, statement, **_filters(period, channel, media_id))
 
 
@@ -563,13 +564,13 @@ def media_breakdown(
 ) -> pd.DataFrame:
     """Per media: media_id, title, channel, plays, loads, hours, play_rate, unique_visitors,
     engagement (plays vs unique visitors by media), most plays first."""
-    statement = MEDIA_BREAKDOWN_RECENCY if _uses_recency(warehouse) else MEDIA_BREAKDOWN
+    statement = MEDIA_BREAKDOWN_FIRST_VISITS if _counts_first_visits(warehouse) else MEDIA_BREAKDOWN
     return run(warehouse, statement, **_filters(period, channel, None))
 
 
 def channel_totals(warehouse: Warehouse, period: Period) -> pd.DataFrame:
     """Raw sums per (period: current|previous, channel); `kpis.channel_comparison` uses it."""
-    statement = CHANNEL_TOTALS_RECENCY if _uses_recency(warehouse) else CHANNEL_TOTALS
+    statement = CHANNEL_TOTALS_FIRST_VISITS if _counts_first_visits(warehouse) else CHANNEL_TOTALS
     return run(warehouse, statement, **period_bounds(period))
 
 
@@ -578,8 +579,8 @@ def engagement_totals(
 ) -> pd.DataFrame:
     """Raw engagement sums and unique visitors per period (current|previous); `kpis` uses it."""
     statement = KPI_ENGAGEMENT_TOTALS
-    if _uses_recency(warehouse):
-        statement = KPI_ENGAGEMENT_TOTALS_RECENCY[level(channel, media_id)]
+    if _counts_first_visits(warehouse):
+        statement = KPI_ENGAGEMENT_TOTALS_FIRST_VISITS[level(channel, media_id)]
     values = {**period_bounds(period), "channel": channel, "media_id": media_id}
     return run(warehouse, statement, **values)
 

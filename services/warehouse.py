@@ -93,32 +93,60 @@ SILVER_TABLES: dict[str, dict[str, str]] = {
 }
 SCHEMAS: dict[str, dict[str, dict[str, str]]] = {"gold": GOLD_TABLES, "silver": SILVER_TABLES}
 
-# A table the DuckDB side derives from loaded ones, rebuilt whenever one of them reloads.
+# Tables the DuckDB side derives from loaded ones, rebuilt whenever one of those reloads, so
+# that the dashboard's heaviest work — COUNT(DISTINCT visitor_id) over every engagement row
+# of a period — is done once per reload instead of on every query (services.queries, the
+# first-visits family; ~1 s per million engagement rows, then queries read a few thousand
+# rows).
 #
-# gold.engagement_recency — grain: media × visitor × date (fact_media_engagement's rows), with
-# the media's channel (dim_media's, 'Other' when it has none) and the visitor's previous
-# active day before this row: `since_media` with the same media, `since_channel` in the same
-# channel, `since_visitor` in any media. Rows of a visitor are ordered by (date, media_id), so
-# the second and later rows of one visitor-day get that same day as their previous one. A
-# visitor is then in a span of days [s, e] exactly once, on its first row there: the row whose
-# previous day is before s (or has none). That turns the KPIs' COUNT(DISTINCT visitor_id) into
-# a COUNT(*) of those rows (services.queries), with no hashing of visitor ids — a tenth of the
-# time on a million rows. Building it costs ~1 s per million rows, once per reload.
-ENGAGEMENT_RECENCY = "gold.engagement_recency"
+# The trick that keeps the distinct count exact for any span of days [s, e]: give each
+# engagement row the visitor's previous active day ("since"); a visitor is in the span
+# exactly once, on its first row there, the one whose previous active day is before s (or
+# has none). Rows of a visitor are ordered by (date, media_id), so the second and later rows of
+# one visitor-day have that same day as their previous one and never count. The previous day
+# depends on what the count is restricted to, so there are three levels: with the same media,
+# in the same channel, or in any media.
+ENGAGEMENT_DAILY = "gold.engagement_daily"
+FIRST_VISITS = "gold.first_visits"
+_ENGAGEMENT_WITH_CHANNEL = """SELECT f.media_id, f.visitor_id, f.date, f.play_count,
+        f.watched_percent, COALESCE(m.channel, 'Other') AS channel
+    FROM gold.fact_media_engagement f LEFT JOIN gold.dim_media m ON m.media_id = f.media_id"""
 DERIVED_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
-    ENGAGEMENT_RECENCY: (
+    # Grain: media × date. fact_media_engagement's sums for the Engagement KPI (§9).
+    ENGAGEMENT_DAILY: (
         ("gold.fact_media_engagement", "gold.dim_media"),
-        """SELECT e.media_id, e.visitor_id, e.date, e.channel, e.play_count, e.watched_percent,
-            lag(e.date) OVER (PARTITION BY e.visitor_id, e.media_id ORDER BY e.date)
-              AS since_media,
-            lag(e.date) OVER (PARTITION BY e.visitor_id, e.channel ORDER BY e.date, e.media_id)
-              AS since_channel,
-            lag(e.date) OVER (PARTITION BY e.visitor_id ORDER BY e.date, e.media_id)
-              AS since_visitor
-        FROM (SELECT f.media_id, f.visitor_id, f.date, f.play_count, f.watched_percent,
-                     COALESCE(m.channel, 'Other') AS channel
-              FROM gold.fact_media_engagement f
-              LEFT JOIN gold.dim_media m ON m.media_id = f.media_id) e""",
+        f"""SELECT e.media_id, e.channel, e.date,
+            SUM(e.watched_percent * e.play_count) AS watched_weighted,
+            CAST(SUM(e.play_count) AS BIGINT) AS engaged_plays
+        FROM ({_ENGAGEMENT_WITH_CHANNEL}) e GROUP BY e.media_id, e.channel, e.date""",
+    ),
+    # Grain: level × (media | channel | nothing) × date × since: how many visitors were active
+    # on `date` (with that media / in that channel / at all) after last being so on `since`
+    # (NULL: never before). Level 'media' rows carry media_id and its channel, 'channel' rows
+    # the channel, 'visitor' rows neither.
+    FIRST_VISITS: (
+        ("gold.fact_media_engagement", "gold.dim_media"),
+        f"""WITH e AS ({_ENGAGEMENT_WITH_CHANNEL}),
+        r AS (
+            SELECT e.media_id, e.channel, e.date,
+              lag(e.date) OVER (PARTITION BY e.visitor_id, e.media_id ORDER BY e.date)
+                AS since_media,
+              lag(e.date) OVER (PARTITION BY e.visitor_id, e.channel
+                                ORDER BY e.date, e.media_id) AS since_channel,
+              lag(e.date) OVER (PARTITION BY e.visitor_id ORDER BY e.date, e.media_id)
+                AS since_visitor
+            FROM e
+        )
+        SELECT 'media' AS level, media_id, channel, date, since_media AS since,
+               COUNT(*) AS visitors
+        FROM r GROUP BY media_id, channel, date, since_media
+        UNION ALL
+        SELECT 'channel', CAST(NULL AS VARCHAR), channel, date, since_channel, COUNT(*)
+        FROM r GROUP BY channel, date, since_channel
+        UNION ALL
+        SELECT 'visitor', CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), date, since_visitor,
+               COUNT(*)
+        FROM r GROUP BY date, since_visitor""",
     ),
 }
 
@@ -504,7 +532,8 @@ def make_warehouse(
 
 __all__ = [
     "DERIVED_TABLES",
-    "ENGAGEMENT_RECENCY",
+    "ENGAGEMENT_DAILY",
+    "FIRST_VISITS",
     "GOLD_TABLES",
     "SILVER_TABLES",
     "AthenaWarehouse",

@@ -1,5 +1,6 @@
-"""The recency family (COUNT(*) of first visits over gold.engagement_recency) returns exactly
-the rows of the COUNT(DISTINCT visitor_id) family, for random engagement, periods and filters."""
+"""The first-visits family (distinct visitors summed from gold.first_visits, engagement sums
+from gold.engagement_daily) returns exactly the rows of the COUNT(DISTINCT visitor_id) family,
+for random engagement, periods and filters."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from services import queries
 from services.filters import Period
-from services.warehouse import ENGAGEMENT_RECENCY, DuckDBWarehouse
+from services.warehouse import DERIVED_TABLES, FIRST_VISITS, DuckDBWarehouse
 from tests.services.gold_fixture import DIM_MEDIA, write_table
 
 DAY0 = date(2026, 6, 1)  # a Monday: weeks cut by the period and whole ones both occur
@@ -102,7 +103,7 @@ def test_both_families_return_the_same_rows(engagement, daily, start, days, chan
 
 
 def test_the_families_are_chosen_by_the_warehouse(warehouse, period):
-    assert ENGAGEMENT_RECENCY in warehouse.derived_tables
+    assert warehouse.derived_tables == set(DERIVED_TABLES)
     assert queries.level(None, None) == "visitor"
     assert queries.level("YouTube", None) == "channel"
     assert queries.level("YouTube", "m1") == "media"
@@ -128,8 +129,12 @@ def test_the_derived_table_follows_a_rewritten_fact_table(tmp_path):
         warehouse.refresh()
         totals = queries.engagement_totals(warehouse, period).set_index("period")
         assert totals.loc["current", "unique_visitors"] == 3
-        rows = warehouse.query(f"SELECT visitor_id FROM {ENGAGEMENT_RECENCY} ORDER BY 1")
-        assert rows["visitor_id"].tolist() == ["a", "c", "d"]
+        # Every visitor-day once at level 'visitor': a on day 0, c and d on day 2.
+        rows = warehouse.query(
+            f"SELECT date, since, visitors FROM {FIRST_VISITS} WHERE level = 'visitor' ORDER BY 1"
+        )
+        assert rows["visitors"].tolist() == [1, 2]
+        assert rows["since"].isna().all()
     finally:
         warehouse.close()
 

@@ -442,10 +442,14 @@ RETENTION_BUCKETS = _statement(
     "start",
     "end",
 )
-_VISITOR_FROM = f"{_ENGAGEMENT_FROM} LEFT JOIN gold.dim_visitor v ON v.visitor_id = e.visitor_id"
-_AUDIENCE = """SELECT {expr} AS {name}, COUNT(DISTINCT e.visitor_id) AS visitors,
-           CAST(SUM(e.play_count) AS BIGINT) AS plays
-    FROM {source} WHERE {where}
+# Per visitor first, then their attributes: one row per visitor makes COUNT(*) the distinct
+# count, and the join to dim_visitor (one row per visitor) sees only the period's visitors.
+_AUDIENCE = """WITH e AS (
+        SELECT e.visitor_id, SUM(e.play_count) AS visitor_plays
+        FROM {source} WHERE {where} GROUP BY e.visitor_id
+    )
+    SELECT {expr} AS {name}, COUNT(*) AS visitors, CAST(SUM(e.visitor_plays) AS BIGINT) AS plays
+    FROM e LEFT JOIN gold.dim_visitor v ON v.visitor_id = e.visitor_id
     GROUP BY 1 ORDER BY plays DESC, 1"""
 SEGMENTS: dict[str, str] = {
     "country": "COALESCE(v.country, 'Unknown')",
@@ -457,7 +461,7 @@ SEGMENTS: dict[str, str] = {
 AUDIENCE: dict[str, Statement] = {
     by: _statement(
         f"audience_by_{by}",
-        _AUDIENCE.format(expr=expr, name=by, source=_VISITOR_FROM, where=_ENGAGEMENT_WHERE),
+        _AUDIENCE.format(expr=expr, name=by, source=_ENGAGEMENT_FROM, where=_ENGAGEMENT_WHERE),
         *_FILTERS,
     )
     for by, expr in SEGMENTS.items()

@@ -89,6 +89,16 @@ def _ensure(spark: SparkSession, storage: Storage, layer: str, db: str, specs) -
         ensure_table(spark, db, spec, _table_path(storage, layer, spec))
 
 
+def prepare_catalog(
+    spark: SparkSession, data_root: str, silver_db: str = SILVER_DB, gold_db: str = GOLD_DB
+) -> None:
+    """Create the Silver and Gold databases and tables that do not exist yet (what each step
+    does first; the local runner does it while ingest runs)."""
+    storage = open_storage(data_root)
+    _ensure(spark, storage, "silver", silver_db, [*SILVER_TABLES.values(), SILVER_MEDIA_SOURCES])
+    _ensure(spark, storage, "gold", gold_db, GOLD_TABLES.values())
+
+
 # ---------------------------------------------------------------- Bronze → Silver
 def bronze_to_silver(
     spark: SparkSession,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 import traceback
 from collections import deque
@@ -165,24 +166,10 @@ def _run_steps(
     run_id = record.data["run_id"]
     load_date = options.as_of
     check_key(settings.pii, settings.pii_key_value())  # before any request, not at silver
-    with record.running("ingest") as step:
-        result = ingest(
-            settings,
-            storage,
-            IngestOptions(
-                as_of=options.as_of,
-                start_date=options.start_date,
-                end_date=options.end_date,
-                backfill_days=options.backfill_days,
-                run_id=run_id,
-            ),
-            progress=progress,
-        )
-        step["rows"] = {s: c.get("records", 0) for s, c in result.summary["streams"].items()}
-        record.data["window"] = result.windows
-        log.info("ingested %s requests", result.summary["total"].get("requests", 0))
-    spark = (spark_factory or _default_spark)(settings.data_root)
     root, silver_db, gold_db = settings.data_root, settings.silver_db, settings.gold_db
+    starting = SparkStart(spark_factory or _default_spark, root, silver_db, gold_db).start()
+    _ingest_step(settings, storage, options, record, progress)
+    spark = starting.session()
     with record.running("silver") as step:
         silver = jobs.bronze_to_silver(
             spark,
@@ -214,6 +201,71 @@ def _run_steps(
     with record.running("commit") as step:
         marks = commit_watermarks(storage, run_id)
         step["rows"] = {s: len(m) for s, m in marks.dates.items()}
+
+
+class SparkStart:
+    """Start the session and create the catalog's tables in a thread, while ingest runs.
+
+    A fresh data root spends ~10 s creating the metastore (Derby) and the tables, and the
+    JVM ~5 s starting; ingest mostly waits on the API meanwhile. `session()` waits for the
+    thread and raises what went wrong there (a broken metastore fails the run as it would
+    have at its silver step). An ingest that fails just leaves the thread: it is a daemon.
+    """
+
+    def __init__(
+        self, factory: Callable[[str], Any], data_root: str, silver_db: str, gold_db: str
+    ) -> None:
+        self._args = (factory, data_root, silver_db, gold_db)
+        self._spark: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, name="wvi-spark-start", daemon=True)
+
+    def start(self) -> SparkStart:
+        self._thread.start()
+        return self
+
+    def session(self) -> Any:
+        """The session, once its catalog is ready."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._spark
+
+    def _start(self) -> None:
+        from pipeline import jobs
+
+        factory, data_root, silver_db, gold_db = self._args
+        try:
+            spark = factory(data_root)
+            jobs.prepare_catalog(spark, data_root, silver_db, gold_db)
+            self._spark = spark
+        except BaseException as exc:  # raised by session(), in the run's thread
+            self._error = exc
+
+
+def _ingest_step(
+    settings: Settings,
+    storage: Storage,
+    options: RunOptions,
+    record: RunRecord,
+    progress: ProgressFn | None,
+) -> None:
+    with record.running("ingest") as step:
+        result = ingest(
+            settings,
+            storage,
+            IngestOptions(
+                as_of=options.as_of,
+                start_date=options.start_date,
+                end_date=options.end_date,
+                backfill_days=options.backfill_days,
+                run_id=record.data["run_id"],
+            ),
+            progress=progress,
+        )
+        step["rows"] = {s: c.get("records", 0) for s, c in result.summary["streams"].items()}
+        record.data["window"] = result.windows
+        log.info("ingested %s requests", result.summary["total"].get("requests", 0))
 
 
 def _default_spark(data_root: str) -> Any:

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.catalog import describe_table
 from pipeline.lock import RunInProgress, RunLock, lock_path
-from pipeline.runner import RunOptions, list_runs, run_pipeline
+from pipeline.runner import RunOptions, SparkStart, list_runs, run_pipeline
 from pipeline.simulator import SimulatorServer
 from pipeline.state import WATERMARKS, load_watermarks
 from pipeline.storage import LocalStorage
@@ -158,3 +159,21 @@ def test_a_killed_run_is_repaired_by_the_next(tmp_path, spark, stage):
     assert_daily_matches_truth(tmp_path, truth)
     killed = next(r for r in list_runs(LocalStorage(tmp_path)) if r["run_id"] == f"killed-{stage}")
     assert killed["status"] == "failed" and "killed" in killed["error"]
+
+
+def test_spark_starts_with_the_catalog_ready_while_ingest_runs(spark, tmp_path):
+    silver_db, gold_db = unique_db("s"), unique_db("g")
+    starting = SparkStart(lambda root: spark, str(tmp_path), silver_db, gold_db).start()
+    assert starting.session() is spark
+    for db, layer, table in ((silver_db, "silver", "events"), (gold_db, "gold", "dim_media")):
+        location = describe_table(spark, db, table)["Location"]
+        assert location.endswith(str(tmp_path / layer / table))
+
+
+def test_a_spark_that_cannot_start_fails_the_run_when_it_needs_spark(tmp_path):
+    def broken(root):
+        raise RuntimeError("no Java here")
+
+    starting = SparkStart(broken, str(tmp_path), "s", "g").start()
+    with pytest.raises(RuntimeError, match="no Java here"):
+        starting.session()

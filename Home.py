@@ -77,6 +77,7 @@ def main() -> None:
     login_slot = st.empty()
     user = auth.current_user(authenticator, settings)
     if user is None:
+        data.preload()  # the gold tables load while the visitor types
         user = show_login(authenticator, settings, login_slot)
         if user is None:
             auth.finish_cookie_changes(authenticator)  # a logout's deletion, until confirmed

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from services.filters import Period
-from services.warehouse import ENGAGEMENT_DAILY, FIRST_VISITS, Warehouse
+from services.warehouse import ENGAGEMENT_DAILY, FIRST_VISITS, MEDIA_CHANNEL, Warehouse
 
 log = logging.getLogger("wvi.services.queries")
 
@@ -69,21 +69,26 @@ def _statement(name: str, sql: str, *params: str) -> Statement:
 
 # Filter fragments (constant text). The channel of a media is the one dim_media gives it now,
 # for both facts: fact_media_daily's own copy is only as fresh as the last rewrite of each date,
-# and mixing the two would put one media in two channels. The filter is a semi-join on
-# dim_media (one row per media, so the same rows as joining it), which spares joining every
-# fact row when only a filter needs the channel.
+# and mixing the two would put one media in two channels. A media without a dim_media row
+# (which the blocking checks rule out, but gold is readable before they run) is 'Other', as
+# in the per-channel comparison; one with several rows takes the greatest channel, and its
+# facts are still counted once (a subquery, not a join, so fact rows are never multiplied).
+def _channel_of(table: str) -> str:
+    return (
+        f"COALESCE((SELECT MAX(m.channel) FROM gold.dim_media m "
+        f"WHERE m.media_id = {table}.media_id), 'Other')"
+    )
+
+
 _DAILY_DATES = "d.date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
 _DAILY_WHERE = (
-    f"{_DAILY_DATES} "
-    "AND (? IS NULL OR d.media_id IN (SELECT media_id FROM gold.dim_media WHERE channel = ?)) "
-    "AND (? IS NULL OR d.media_id = ?)"
+    f"{_DAILY_DATES} AND (? IS NULL OR {_channel_of('d')} = ?) AND (? IS NULL OR d.media_id = ?)"
 )
 _ENGAGEMENT_FROM = "gold.fact_media_engagement e"
 _ENGAGEMENT_DATES = "e.date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
 _ENGAGEMENT_WHERE = (
     f"{_ENGAGEMENT_DATES} "
-    "AND (? IS NULL OR e.media_id IN (SELECT media_id FROM gold.dim_media WHERE channel = ?)) "
-    "AND (? IS NULL OR e.media_id = ?)"
+    f"AND (? IS NULL OR {_channel_of('e')} = ?) AND (? IS NULL OR e.media_id = ?)"
 )
 _FILTERS = ("start", "end", "channel", "channel", "media_id", "media_id")
 _PREVIOUS_FILTERS = ("previous_start", "previous_end", "channel", "channel", "media_id", "media_id")
@@ -159,15 +164,16 @@ def _first_visits_engagement(branches: Sequence[tuple[str, str]], on: Sequence[s
     """The columns `_ENGAGEMENT_SUMS` gives, per `on` key, from `_first_visits_branch`es: sums
     of every branch, then visitors of every branch (so the markers run in that order).
 
-    A group with engagement rows has a first visit, so the LEFT JOIN finds its visitors; a
-    branch without GROUP BY is one row even without data (0 visitors, like COUNT(DISTINCT)).
+    A group whose rows all lack a visitor has no first visit: 0 visitors, as COUNT(DISTINCT)
+    gives; so does a branch without GROUP BY and without data (one row of NULL sums).
     """
     sums = " UNION ALL ".join(b[0] for b in branches)
     visitors = " UNION ALL ".join(b[1] for b in branches)
     keys = "".join(f"s.{k}, " for k in on)
-    join = " AND ".join(f"u.{k} = s.{k}" for k in on)
+    join = " AND ".join(f"u.{k} IS NOT DISTINCT FROM s.{k}" for k in on)
     return (
-        f"SELECT {keys}u.unique_visitors, s.watched_weighted, s.engaged_plays "
+        f"SELECT {keys}COALESCE(u.unique_visitors, 0) AS unique_visitors, "
+        "s.watched_weighted, s.engaged_plays "
         f"FROM ({sums}) s LEFT JOIN ({visitors}) u ON {join}"
     )
 
@@ -217,13 +223,13 @@ _CHANNEL_D = "COALESCE(m.channel, 'Other')"
 _CHANNEL_E = "COALESCE(m.channel, 'Other')"
 _CHANNEL_DAILY = _per_period(
     f"{_CHANNEL_D} AS channel, {_DAILY_SUMS}",
-    "gold.fact_media_daily d LEFT JOIN gold.dim_media m ON m.media_id = d.media_id",
+    f"gold.fact_media_daily d LEFT JOIN {MEDIA_CHANNEL} m ON m.media_id = d.media_id",
     _DAILY_DATES,
     _CHANNEL_D,
 )
 _CHANNEL_ENGAGEMENT = _per_period(
     f"{_CHANNEL_E} AS channel, {_ENGAGEMENT_SUMS}",
-    f"{_ENGAGEMENT_FROM} LEFT JOIN gold.dim_media m ON m.media_id = e.media_id",
+    f"{_ENGAGEMENT_FROM} LEFT JOIN {MEDIA_CHANNEL} m ON m.media_id = e.media_id",
     _ENGAGEMENT_DATES,
     _CHANNEL_E,
 )
@@ -442,13 +448,15 @@ RETENTION_BUCKETS = _statement(
     "start",
     "end",
 )
-# Per visitor first, then their attributes: one row per visitor makes COUNT(*) the distinct
-# count, and the join to dim_visitor (one row per visitor) sees only the period's visitors.
+# Per visitor first, then their attributes: one row per visitor makes COUNT(visitor_id) the
+# distinct count, and the join to dim_visitor (one row per visitor) sees only the period's
+# visitors.
 _AUDIENCE = """WITH e AS (
         SELECT e.visitor_id, SUM(e.play_count) AS visitor_plays
         FROM {source} WHERE {where} GROUP BY e.visitor_id
     )
-    SELECT {expr} AS {name}, COUNT(*) AS visitors, CAST(SUM(e.visitor_plays) AS BIGINT) AS plays
+    SELECT {expr} AS {name}, COUNT(e.visitor_id) AS visitors,
+           CAST(SUM(e.visitor_plays) AS BIGINT) AS plays
     FROM e LEFT JOIN gold.dim_visitor v ON v.visitor_id = e.visitor_id
     GROUP BY 1 ORDER BY plays DESC, 1"""
 SEGMENTS: dict[str, str] = {

@@ -106,11 +106,15 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {"gold": GOLD_TABLES, "silver": 
 # one visitor-day have that same day as their previous one and never count. The previous day
 # depends on what the count is restricted to, so there are three levels: with the same media,
 # in the same channel, or in any media.
+LOAD_TIMEOUT_SECONDS = 300  # a query waits this long for a first load in the background
 ENGAGEMENT_DAILY = "gold.engagement_daily"
 FIRST_VISITS = "gold.first_visits"
-_ENGAGEMENT_WITH_CHANNEL = """SELECT f.media_id, f.visitor_id, f.date, f.play_count,
+# One channel per media (dim_media has one row per media; if not, the greatest channel). A
+# media without a row is 'Other' wherever the dashboard filters or groups by channel.
+MEDIA_CHANNEL = "(SELECT media_id, MAX(channel) AS channel FROM gold.dim_media GROUP BY media_id)"
+_ENGAGEMENT_WITH_CHANNEL = f"""SELECT f.media_id, f.visitor_id, f.date, f.play_count,
         f.watched_percent, COALESCE(m.channel, 'Other') AS channel
-    FROM gold.fact_media_engagement f LEFT JOIN gold.dim_media m ON m.media_id = f.media_id"""
+    FROM gold.fact_media_engagement f LEFT JOIN {MEDIA_CHANNEL} m ON m.media_id = f.media_id"""
 DERIVED_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     # Grain: media × date. fact_media_engagement's sums for the Engagement KPI (§9).
     ENGAGEMENT_DAILY: (
@@ -123,10 +127,11 @@ DERIVED_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     # Grain: level × (media | channel | nothing) × date × since: how many visitors were active
     # on `date` (with that media / in that channel / at all) after last being so on `since`
     # (NULL: never before). Level 'media' rows carry media_id and its channel, 'channel' rows
-    # the channel, 'visitor' rows neither.
+    # the channel, 'visitor' rows neither. Rows without a visitor_id are no visitor, as for
+    # COUNT(DISTINCT).
     FIRST_VISITS: (
         ("gold.fact_media_engagement", "gold.dim_media"),
-        f"""WITH e AS ({_ENGAGEMENT_WITH_CHANNEL}),
+        f"""WITH e AS ({_ENGAGEMENT_WITH_CHANNEL} WHERE f.visitor_id IS NOT NULL),
         r AS (
             SELECT e.media_id, e.channel, e.date,
               lag(e.date) OVER (PARTITION BY e.visitor_id, e.media_id ORDER BY e.date)
@@ -194,9 +199,15 @@ class DuckDBWarehouse:
     refresh reloads a table (they see the old rows until the new ones are in).
     """
 
-    derived_tables: frozenset[str] = frozenset(DERIVED_TABLES)
-
-    def __init__(self, data_root: str | os.PathLike[str], *, max_age_seconds: float = 30.0):
+    def __init__(
+        self,
+        data_root: str | os.PathLike[str],
+        *,
+        max_age_seconds: float = 30.0,
+        load_in_background: bool = False,
+    ):
+        """`load_in_background`: return at once and load the tables in a thread; queries
+        wait for that first load (the app starts it while the login form shows)."""
         import duckdb
 
         root = str(data_root)
@@ -216,7 +227,23 @@ class DuckDBWarehouse:
         self.sources: dict[str, str | None] = {}
         self.signatures: dict[str, Signature] = {}
         self._derived_from: dict[str, tuple[Signature, ...]] = {}
-        self.refresh()
+        self.derived_tables: set[str] = set()  # built from the tables as they are loaded now
+        self._loaded = threading.Event()
+        if load_in_background:
+            threading.Thread(
+                target=self._first_load, name="wvi-warehouse-load", daemon=True
+            ).start()
+        else:
+            self.refresh()
+            self._loaded.set()
+
+    def _first_load(self) -> None:
+        try:
+            self.refresh()
+        except Exception as exc:  # the first query refreshes again, and raises it there
+            log.warning("could not load the warehouse: %s", exc)
+        finally:
+            self._loaded.set()
 
     def refresh(self) -> None:
         """Reload every table whose files changed since it was loaded (or was never loaded)."""
@@ -256,22 +283,40 @@ class DuckDBWarehouse:
                 log.warning("could not load %s (attempt %d): %s", name, attempt, exc)
                 continue
             self.signatures[name], self.sources[name] = signature, pattern
+            # Derived tables built from the old rows are not used until rebuilt (`_derive`).
+            self.derived_tables -= {d for d, (src, _) in DERIVED_TABLES.items() if name in src}
             return
         if name not in self.sources:  # never loaded: an empty table until the files settle
             cursor.execute(_table_sql(cursor, name, columns, None))
             self.sources[name] = None
 
     def _derive(self, cursor: Any, name: str, sources: Sequence[str], sql: str) -> None:
-        """(Re)build a derived table when a table it reads was (re)loaded since it was built."""
+        """(Re)build a derived table when a table it reads was (re)loaded since it was built.
+
+        Until it is built from the current tables it is not in `derived_tables`, so queries
+        don't use it (they count distinct visitors the plain way); a build that fails (out of
+        memory) leaves it out and is tried again at the next refresh.
+        """
+        import duckdb
+
         built_from = tuple(self.signatures.get(source, ()) for source in sources)
         if self._derived_from.get(name) == built_from:
             return
-        cursor.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+        self.derived_tables.discard(name)
+        try:
+            cursor.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+        except duckdb.Error as exc:
+            log.warning("could not build %s: %s", name, exc)
+            self._derived_from.pop(name, None)
+            return
         self._derived_from[name] = built_from
+        self.derived_tables.add(name)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         """Run `sql` with positional parameters on a fresh cursor."""
         _check_params(params)
+        if not self._loaded.wait(LOAD_TIMEOUT_SECONDS):
+            raise WarehouseError(f"the tables under {self.root} are still loading; try again")
         if time.monotonic() - self._refreshed_at > self.max_age_seconds:
             self._refresh_if_idle()
         cursor = self._cursor()
@@ -512,13 +557,18 @@ def _check_params(params: Sequence[Any]) -> None:
 
 # ------------------------------------------------------------------------------------ choice
 def make_warehouse(
-    env: Mapping[str, str] | None = None, *, data_root: str | None = None
+    env: Mapping[str, str] | None = None,
+    *,
+    data_root: str | None = None,
+    load_in_background: bool = False,
 ) -> Warehouse:
-    """The warehouse `WVI_WAREHOUSE` names: `duckdb` (default) or `athena`."""
+    """The warehouse `WVI_WAREHOUSE` names: `duckdb` (default) or `athena`
+    (`load_in_background`: see `DuckDBWarehouse`; Athena has nothing to load)."""
     env = os.environ if env is None else env
     kind = (env.get("WVI_WAREHOUSE") or "duckdb").strip().lower()
     if kind == "duckdb":
-        return DuckDBWarehouse(data_root or env.get("WVI_DATA_ROOT") or "./data")
+        root = data_root or env.get("WVI_DATA_ROOT") or "./data"
+        return DuckDBWarehouse(root, load_in_background=load_in_background)
     if kind == "athena":
         return AthenaWarehouse(
             database=env.get("WVI_ATHENA_DATABASE") or "wistia_gold",

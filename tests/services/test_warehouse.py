@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import sqlglot
 
+from services import queries
 from services import warehouse as warehouse_module
 from services.warehouse import (
     DERIVED_TABLES,
@@ -317,3 +318,34 @@ def test_utc_timestamps_read_as_utc_whatever_the_local_zone(tmp_path, monkeypatc
     pq.write_table(pa.table({"visitor_id": ["v1"], "first_seen_at": instant}), folder / "p.parquet")
     frame = DuckDBWarehouse(tmp_path).query("SELECT first_seen_at FROM gold.dim_visitor")
     assert frame["first_seen_at"].tolist() == [pd.Timestamp(2026, 1, 1, 12)]
+
+
+def test_queries_wait_for_a_load_in_the_background(gold_root, monkeypatch):
+    release = threading.Event()
+    original = DuckDBWarehouse._refresh
+
+    def held_load(self):
+        release.wait(60)
+        original(self)
+
+    monkeypatch.setattr(DuckDBWarehouse, "_refresh", held_load)
+    warehouse = DuckDBWarehouse(gold_root, load_in_background=True)  # returns before loading
+    answers: list = []
+    asking = threading.Thread(target=lambda: answers.append(queries.data_range(warehouse)))
+    asking.start()
+    asking.join(0.5)
+    assert asking.is_alive() and not answers  # it waits: no answer from tables not loaded yet
+    release.set()
+    asking.join(60)
+    assert answers == [(date(2026, 6, 3), date(2026, 6, 20))]
+    warehouse.close()
+
+
+def test_a_failed_load_in_the_background_is_the_first_query_s_error(tmp_path, monkeypatch):
+    def broken(self):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(DuckDBWarehouse, "_refresh", broken)
+    warehouse = DuckDBWarehouse(tmp_path, load_in_background=True)
+    with pytest.raises(OSError, match="disk gone"):
+        warehouse.query("SELECT 1")

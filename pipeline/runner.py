@@ -168,9 +168,12 @@ def _run_steps(
     check_key(settings.pii, settings.pii_key_value())  # before any request, not at silver
     root, silver_db, gold_db = settings.data_root, settings.silver_db, settings.gold_db
     starting = SparkStart(spark_factory or _default_spark, root, silver_db, gold_db).start()
-    _ingest_step(settings, storage, options, record, progress)
-    spark = starting.session()
+    try:
+        _ingest_step(settings, storage, options, record, progress)
+    finally:
+        starting.wait()  # a failed run too: the metastore is never left half-created
     with record.running("silver") as step:
+        spark = starting.session()  # a Spark that did not start fails this step
         silver = jobs.bronze_to_silver(
             spark,
             root,
@@ -209,7 +212,8 @@ class SparkStart:
     A fresh data root spends ~10 s creating the metastore (Derby) and the tables, and the
     JVM ~5 s starting; ingest mostly waits on the API meanwhile. `session()` waits for the
     thread and raises what went wrong there (a broken metastore fails the run as it would
-    have at its silver step). An ingest that fails just leaves the thread: it is a daemon.
+    have at its silver step). A run whose ingest fails waits for it too, so that a process
+    that exits then never cuts the creation of a metastore short.
     """
 
     def __init__(
@@ -224,9 +228,13 @@ class SparkStart:
         self._thread.start()
         return self
 
+    def wait(self) -> None:
+        """Until the thread is done (the session started and its catalog is ready, or not)."""
+        self._thread.join()
+
     def session(self) -> Any:
         """The session, once its catalog is ready."""
-        self._thread.join()
+        self.wait()
         if self._error is not None:
             raise self._error
         return self._spark

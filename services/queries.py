@@ -69,26 +69,22 @@ def _statement(name: str, sql: str, *params: str) -> Statement:
 
 # Filter fragments (constant text). The channel of a media is the one dim_media gives it now,
 # for both facts: fact_media_daily's own copy is only as fresh as the last rewrite of each date,
-# and mixing the two would put one media in two channels. A media without a dim_media row
-# (which the blocking checks rule out, but gold is readable before they run) is 'Other', as
-# in the per-channel comparison; one with several rows takes the greatest channel, and its
-# facts are still counted once (a subquery, not a join, so fact rows are never multiplied).
-def _channel_of(table: str) -> str:
-    return (
-        f"COALESCE((SELECT MAX(m.channel) FROM gold.dim_media m "
-        f"WHERE m.media_id = {table}.media_id), 'Other')"
-    )
-
-
+# and mixing the two would put one media in two channels. The filter is a semi-join on
+# dim_media, which spares joining every fact row when only a filter needs the channel. A
+# media without a dim_media row (the blocking checks rule that out, but gold is readable
+# before they run) has no channel: it counts in the totals, in no channel's figures.
 _DAILY_DATES = "d.date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
 _DAILY_WHERE = (
-    f"{_DAILY_DATES} AND (? IS NULL OR {_channel_of('d')} = ?) AND (? IS NULL OR d.media_id = ?)"
+    f"{_DAILY_DATES} "
+    "AND (? IS NULL OR d.media_id IN (SELECT media_id FROM gold.dim_media WHERE channel = ?)) "
+    "AND (? IS NULL OR d.media_id = ?)"
 )
 _ENGAGEMENT_FROM = "gold.fact_media_engagement e"
 _ENGAGEMENT_DATES = "e.date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
 _ENGAGEMENT_WHERE = (
     f"{_ENGAGEMENT_DATES} "
-    f"AND (? IS NULL OR {_channel_of('e')} = ?) AND (? IS NULL OR e.media_id = ?)"
+    "AND (? IS NULL OR e.media_id IN (SELECT media_id FROM gold.dim_media WHERE channel = ?)) "
+    "AND (? IS NULL OR e.media_id = ?)"
 )
 _FILTERS = ("start", "end", "channel", "channel", "media_id", "media_id")
 _PREVIOUS_FILTERS = ("previous_start", "previous_end", "channel", "channel", "media_id", "media_id")
@@ -219,8 +215,7 @@ KPI_ENGAGEMENT_TOTALS_FIRST_VISITS = {
     for lvl in LEVELS
 }
 # Per channel and period (no channel / media filter: every channel is compared).
-_CHANNEL_D = "COALESCE(m.channel, 'Other')"
-_CHANNEL_E = "COALESCE(m.channel, 'Other')"
+_CHANNEL_D = _CHANNEL_E = "m.channel"  # NULL for a media without a dim_media row
 _CHANNEL_DAILY = _per_period(
     f"{_CHANNEL_D} AS channel, {_DAILY_SUMS}",
     f"gold.fact_media_daily d LEFT JOIN {MEDIA_CHANNEL} m ON m.media_id = d.media_id",
@@ -237,7 +232,8 @@ _BOTH_PERIODS = ("start", "end", "previous_start", "previous_end")
 _CHANNEL_TOTALS = """WITH d AS ({daily}), e AS ({engagement})
     SELECT COALESCE(d.period, e.period) AS period, COALESCE(d.channel, e.channel) AS channel,
            d.plays, d.loads, d.hours, e.unique_visitors, e.watched_weighted, e.engaged_plays
-    FROM d FULL OUTER JOIN e ON d.period = e.period AND d.channel = e.channel
+    FROM d FULL OUTER JOIN e
+      ON d.period = e.period AND d.channel IS NOT DISTINCT FROM e.channel
     ORDER BY 2, 1"""
 CHANNEL_TOTALS = _statement(
     "channel_totals",

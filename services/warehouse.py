@@ -110,10 +110,10 @@ LOAD_TIMEOUT_SECONDS = 300  # a query waits this long for a first load in the ba
 ENGAGEMENT_DAILY = "gold.engagement_daily"
 FIRST_VISITS = "gold.first_visits"
 # One channel per media (dim_media has one row per media; if not, the greatest channel). A
-# media without a row is 'Other' wherever the dashboard filters or groups by channel.
+# media without a row has none (NULL): in the totals, in no channel's figures.
 MEDIA_CHANNEL = "(SELECT media_id, MAX(channel) AS channel FROM gold.dim_media GROUP BY media_id)"
 _ENGAGEMENT_WITH_CHANNEL = f"""SELECT f.media_id, f.visitor_id, f.date, f.play_count,
-        f.watched_percent, COALESCE(m.channel, 'Other') AS channel
+        f.watched_percent, m.channel
     FROM gold.fact_media_engagement f LEFT JOIN {MEDIA_CHANNEL} m ON m.media_id = f.media_id"""
 DERIVED_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     # Grain: media × date. fact_media_engagement's sums for the Engagement KPI (§9).

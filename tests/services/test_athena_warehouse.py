@@ -279,8 +279,8 @@ def test_kpi_summary_binds_both_periods_in_where_clauses(athena, aws_env):
     assert daily["QueryString"].startswith("SELECT 'current' AS period, ")
     assert "UNION ALL SELECT 'previous' AS period, " in daily["QueryString"]
     assert (
-        "(? IS NULL OR COALESCE((SELECT MAX(m.channel) FROM wistia_gold.dim_media AS m "
-        "WHERE m.media_id = d.media_id), 'Other') = ?)" in daily["QueryString"]
+        "(? IS NULL OR d.media_id IN (SELECT media_id FROM wistia_gold.dim_media "
+        "WHERE channel = ?))" in daily["QueryString"]
     )
     evil = "'YouTube'' OR ''1''=''1'"
     for request in (daily, engagement):

@@ -23,9 +23,11 @@ from tests.services.gold_fixture import DIM_MEDIA, write_table
 
 DAY0 = date(2026, 6, 1)  # a Monday: weeks cut by the period and whole ones both occur
 # m4 has no dim_media row (the blocking checks rule that out, but gold is readable before
-# they run): both families count it as channel 'Other'. m3 is 'Other' through its row.
-MEDIA = ["m1", "m2", "m3", "m4"]
-DIM = DIM_MEDIA
+# they run): in both families it has no channel. m3 and m5 share the channel 'Other'.
+MEDIA = ["m1", "m2", "m3", "m4", "m5"]
+DIM = pd.concat(
+    [DIM_MEDIA, DIM_MEDIA.iloc[[2]].assign(media_id="m5", title="Talk")], ignore_index=True
+)
 
 
 class CountDistinct:
@@ -82,7 +84,7 @@ def _same(fast: pd.DataFrame, plain: pd.DataFrame) -> None:
     start=st.integers(0, 27),
     days=st.integers(1, 20),
     channel=st.sampled_from([None, "YouTube", "Facebook", "Other"]),
-    media_id=st.sampled_from([None, "m1", "m2", "m4"]),
+    media_id=st.sampled_from([None, "m1", "m3", "m4"]),
 )
 def test_both_families_return_the_same_rows(engagement, daily, start, days, channel, media_id):
     period = Period.last_days(days, DAY0 + timedelta(days=start))
@@ -145,12 +147,12 @@ def test_the_derived_table_follows_a_rewritten_fact_table(tmp_path):
 def test_a_visitor_counts_once_per_span_however_often_it_returns(tmp_path, lvl):
     # One visitor on every day, on the two media of channel Other: 1 in the period, 1 each day,
     # 1 each week — never the 2 per day or 14 per fortnight a sum would give.
-    rows = {(m, "a", k): (1, 0.5) for m in ("m3", "m4") for k in range(14)}
+    rows = {(m, "a", k): (1, 0.5) for m in ("m3", "m5") for k in range(14)}
     _write(tmp_path, rows, {})
     warehouse = DuckDBWarehouse(tmp_path)
     period = Period(DAY0 + timedelta(days=3), DAY0 + timedelta(days=12))
     channel, media_id = {"visitor": (None, None), "channel": ("Other", None)}.get(
-        lvl, ("Other", "m4")
+        lvl, ("Other", "m5")
     )
     try:
         assert queries.level(channel, media_id) == lvl

@@ -174,9 +174,21 @@ def _first_visits_engagement(branches: Sequence[tuple[str, str]], on: Sequence[s
     )
 
 
-def _counts_first_visits(warehouse: Warehouse) -> bool:
+def _choose(
+    warehouse: Warehouse,
+    plain: Statement,
+    first_visits: Statement | Mapping[str, Statement],
+    channel: str | None = None,
+    media_id: str | None = None,
+) -> Statement:
+    """`plain` (COUNT(DISTINCT)), or the first-visits statement (for the filters' level) when
+    the warehouse has built the tables it reads from its current rows."""
     derived = getattr(warehouse, "derived_tables", ())
-    return FIRST_VISITS in derived and ENGAGEMENT_DAILY in derived
+    if FIRST_VISITS not in derived or ENGAGEMENT_DAILY not in derived:
+        return plain
+    if isinstance(first_visits, Statement):
+        return first_visits
+    return first_visits[level(channel, media_id)]
 
 
 # ------------------------------------------------------------------------------ KPI totals
@@ -551,9 +563,7 @@ def daily_trend(
     warehouse: Warehouse, period: Period, channel: str | None = None, media_id: str | None = None
 ) -> pd.DataFrame:
     """Per day: date, plays, loads, hours, play_rate, unique_visitors, engagement."""
-    statement = DAILY_TREND
-    if _counts_first_visits(warehouse):
-        statement = DAILY_TREND_FIRST_VISITS[level(channel, media_id)]
+    statement = _choose(warehouse, DAILY_TREND, DAILY_TREND_FIRST_VISITS, channel, media_id)
     return run(warehouse, statement, **_filters(period, channel, media_id))
 
 
@@ -561,9 +571,7 @@ def weekly_trend(
     warehouse: Warehouse, period: Period, channel: str | None = None, media_id: str | None = None
 ) -> pd.DataFrame:
     """Per ISO week (Monday) of the period: the same columns as `daily_trend`, `week` first."""
-    statement = WEEKLY_TREND
-    if _counts_first_visits(warehouse):
-        statement = WEEKLY_TREND_FIRST_VISITS[level(channel, media_id)]
+    statement = _choose(warehouse, WEEKLY_TREND, WEEKLY_TREND_FIRST_VISITS, channel, media_id)
     return run(warehouse, statement, **_filters(period, channel, media_id))
 
 
@@ -572,13 +580,13 @@ def media_breakdown(
 ) -> pd.DataFrame:
     """Per media: media_id, title, channel, plays, loads, hours, play_rate, unique_visitors,
     engagement (plays vs unique visitors by media), most plays first."""
-    statement = MEDIA_BREAKDOWN_FIRST_VISITS if _counts_first_visits(warehouse) else MEDIA_BREAKDOWN
+    statement = _choose(warehouse, MEDIA_BREAKDOWN, MEDIA_BREAKDOWN_FIRST_VISITS)
     return run(warehouse, statement, **_filters(period, channel, None))
 
 
 def channel_totals(warehouse: Warehouse, period: Period) -> pd.DataFrame:
     """Raw sums per (period: current|previous, channel); `kpis.channel_comparison` uses it."""
-    statement = CHANNEL_TOTALS_FIRST_VISITS if _counts_first_visits(warehouse) else CHANNEL_TOTALS
+    statement = _choose(warehouse, CHANNEL_TOTALS, CHANNEL_TOTALS_FIRST_VISITS)
     return run(warehouse, statement, **period_bounds(period))
 
 
@@ -586,9 +594,9 @@ def engagement_totals(
     warehouse: Warehouse, period: Period, channel: str | None = None, media_id: str | None = None
 ) -> pd.DataFrame:
     """Raw engagement sums and unique visitors per period (current|previous); `kpis` uses it."""
-    statement = KPI_ENGAGEMENT_TOTALS
-    if _counts_first_visits(warehouse):
-        statement = KPI_ENGAGEMENT_TOTALS_FIRST_VISITS[level(channel, media_id)]
+    statement = _choose(
+        warehouse, KPI_ENGAGEMENT_TOTALS, KPI_ENGAGEMENT_TOTALS_FIRST_VISITS, channel, media_id
+    )
     values = {**period_bounds(period), "channel": channel, "media_id": media_id}
     return run(warehouse, statement, **values)
 

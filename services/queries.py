@@ -34,7 +34,13 @@ import numpy as np
 import pandas as pd
 
 from services.filters import Period
-from services.warehouse import ENGAGEMENT_DAILY, FIRST_VISITS, MEDIA_CHANNEL, Warehouse
+from services.warehouse import (
+    ENGAGEMENT_AUDIENCE,
+    ENGAGEMENT_DAILY,
+    FIRST_VISITS,
+    MEDIA_CHANNEL,
+    Warehouse,
+)
 
 log = logging.getLogger("wvi.services.queries")
 
@@ -177,18 +183,20 @@ def _first_visits_engagement(branches: Sequence[tuple[str, str]], on: Sequence[s
 def _choose(
     warehouse: Warehouse,
     plain: Statement,
-    first_visits: Statement | Mapping[str, Statement],
+    derived: Statement | Mapping[str, Statement],
     channel: str | None = None,
     media_id: str | None = None,
+    *,
+    reads: tuple[str, ...] = (FIRST_VISITS, ENGAGEMENT_DAILY),
 ) -> Statement:
-    """`plain` (COUNT(DISTINCT)), or the first-visits statement (for the filters' level) when
-    the warehouse has built the tables it reads from its current rows."""
-    derived = getattr(warehouse, "derived_tables", ())
-    if FIRST_VISITS not in derived or ENGAGEMENT_DAILY not in derived:
+    """`plain`, or the statement over derived tables (for the filters' level, when there is
+    one per level) if the warehouse has built the tables it `reads` from its current rows."""
+    built = getattr(warehouse, "derived_tables", ())
+    if not all(table in built for table in reads):
         return plain
-    if isinstance(first_visits, Statement):
-        return first_visits
-    return first_visits[level(channel, media_id)]
+    if isinstance(derived, Statement):
+        return derived
+    return derived[level(channel, media_id)]
 
 
 # ------------------------------------------------------------------------------ KPI totals
@@ -482,6 +490,21 @@ AUDIENCE: dict[str, Statement] = {
     )
     for by, expr in SEGMENTS.items()
 }
+# The same over gold.engagement_audience (DuckDB), the rows already joined to dim_visitor.
+_AUDIENCE_DERIVED = """SELECT {expr} AS {name}, COUNT(DISTINCT v.visitor_id) AS visitors,
+           CAST(SUM(v.play_count) AS BIGINT) AS plays
+    FROM {source} v
+    WHERE v.date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)
+      AND (? IS NULL OR v.channel = ?) AND (? IS NULL OR v.media_id = ?)
+    GROUP BY 1 ORDER BY plays DESC, 1"""
+AUDIENCE_DERIVED: dict[str, Statement] = {
+    by: _statement(
+        f"audience_by_{by}_derived",
+        _AUDIENCE_DERIVED.format(expr=expr, name=by, source=ENGAGEMENT_AUDIENCE),
+        *_FILTERS,
+    )
+    for by, expr in SEGMENTS.items()
+}
 
 # ------------------------------------------------------------------------------ result shapes
 _DATES = ("date", "week", "load_date", "first_date", "last_date")
@@ -633,7 +656,8 @@ def audience(
     """Visitors and plays per `by` (country | device | platform | browser), most plays first."""
     if by not in AUDIENCE:
         raise ValueError(f"by must be one of {sorted(AUDIENCE)}, not {by!r}")
-    frame = run(warehouse, AUDIENCE[by], **_filters(period, channel, media_id))
+    statement = _choose(warehouse, AUDIENCE[by], AUDIENCE_DERIVED[by], reads=(ENGAGEMENT_AUDIENCE,))
+    frame = run(warehouse, statement, **_filters(period, channel, media_id))
     return frame.head(limit).reset_index(drop=True) if limit else frame
 
 

@@ -107,6 +107,7 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {"gold": GOLD_TABLES, "silver": 
 # depends on what the count is restricted to, so there are three levels: with the same media,
 # in the same channel, or in any media.
 LOAD_TIMEOUT_SECONDS = 300  # a query waits this long for a first load in the background
+ENGAGEMENT_AUDIENCE = "gold.engagement_audience"
 ENGAGEMENT_DAILY = "gold.engagement_daily"
 FIRST_VISITS = "gold.first_visits"
 # One channel per media (dim_media has one row per media; if not, the greatest channel). A
@@ -116,6 +117,18 @@ _ENGAGEMENT_WITH_CHANNEL = f"""SELECT f.media_id, f.visitor_id, f.date, f.play_c
         f.watched_percent, m.channel
     FROM gold.fact_media_engagement f LEFT JOIN {MEDIA_CHANNEL} m ON m.media_id = f.media_id"""
 DERIVED_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
+    # Grain: media × visitor × date (fact_media_engagement's rows) with the media's channel and
+    # the visitor's attributes, in media order: the Media page's audience queries (one media)
+    # read a few row groups without joining dim_visitor (~13 ms instead of ~35 ms each).
+    ENGAGEMENT_AUDIENCE: (
+        ("gold.fact_media_engagement", "gold.dim_media", "gold.dim_visitor"),
+        f"""SELECT f.media_id, m.channel, f.date, f.visitor_id, f.play_count,
+            v.country, v.is_mobile, v.platform, v.browser
+        FROM gold.fact_media_engagement f
+        LEFT JOIN {MEDIA_CHANNEL} m ON m.media_id = f.media_id
+        LEFT JOIN gold.dim_visitor v ON v.visitor_id = f.visitor_id
+        ORDER BY f.media_id, f.date""",
+    ),
     # Grain: media × date. fact_media_engagement's sums for the Engagement KPI (§9).
     ENGAGEMENT_DAILY: (
         ("gold.fact_media_engagement", "gold.dim_media"),
@@ -582,6 +595,7 @@ def make_warehouse(
 
 __all__ = [
     "DERIVED_TABLES",
+    "ENGAGEMENT_AUDIENCE",
     "ENGAGEMENT_DAILY",
     "FIRST_VISITS",
     "GOLD_TABLES",

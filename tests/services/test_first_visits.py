@@ -54,8 +54,21 @@ daily_rows = st.dictionaries(
 )
 
 
+# Visitors f and g have no dim_visitor row: their country, device... are 'Unknown'.
+VISITORS = pd.DataFrame(
+    {
+        "visitor_id": list("abcde"),
+        "country": ["US", "DE", "US", None, "FR"],
+        "is_mobile": [True, False, None, True, False],
+        "platform": ["ios", "windows", "linux", None, "mac"],
+        "browser": ["Safari", "Chrome", "Chrome", "Firefox", None],
+    }
+)
+
+
 def _write(root: Path, engagement: dict, daily: dict) -> None:
     write_table(root, "gold", "dim_media", DIM, None)
+    write_table(root, "gold", "dim_visitor", VISITORS, None)
     e = pd.DataFrame(
         [(m, v, DAY0 + timedelta(days=k), n, w) for (m, v, k), (n, w) in engagement.items()],
         columns=["media_id", "visitor_id", "date", "play_count", "watched_percent"],
@@ -99,6 +112,10 @@ def test_both_families_return_the_same_rows(engagement, daily, start, days, chan
                 lambda w: queries.weekly_trend(w, period, channel, media_id),
                 lambda w: queries.media_breakdown(w, period, channel),
                 lambda w: queries.channel_totals(w, period),
+                *(
+                    lambda w, by=by: queries.audience(w, period, by, media_id, channel)
+                    for by in queries.SEGMENTS
+                ),
             ):
                 _same(call(fast), call(plain))
         finally:

@@ -101,7 +101,7 @@ def test_the_athena_text_keeps_the_markers_in_order(name):
 def test_every_statement_is_registered():
     # The WHERE-clause and dialect checks above walk STATEMENTS: no statement may bypass it.
     defined = [v for v in vars(queries).values() if isinstance(v, queries.Statement)]
-    defined += list(queries.AUDIENCE.values())
+    defined += [*queries.AUDIENCE.values(), *queries.AUDIENCE_DERIVED.values()]
     assert all(STATEMENTS[s.name] is s for s in defined)
 
 

@@ -104,7 +104,7 @@ def preload() -> None:
     """Start loading the warehouse (the login form shows meanwhile; queries wait for it).
 
     The first sign-in after the server starts would otherwise load the gold tables itself
-    (~1.5 s for a million engagement rows). A configuration error is left for `status()` to
+    (~2 s for a million engagement rows). A configuration error is left for `status()` to
     report once someone is signed in.
     """
     with contextlib.suppress(Exception):

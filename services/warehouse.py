@@ -96,8 +96,8 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {"gold": GOLD_TABLES, "silver": 
 # Tables the DuckDB side derives from loaded ones, rebuilt whenever one of those reloads, so
 # that the dashboard's heaviest work — COUNT(DISTINCT visitor_id) over every engagement row
 # of a period — is done once per reload instead of on every query (services.queries, the
-# first-visits family; ~1 s per million engagement rows, then queries read a few thousand
-# rows).
+# first-visits family: ~1 s per million engagement rows to build, then queries read a few
+# thousand rows); and the audience rows joined to dim_visitor once.
 #
 # The trick that keeps the distinct count exact for any span of days [s, e]: give each
 # engagement row the visitor's previous active day ("since"); a visitor is in the span

@@ -90,13 +90,18 @@ def _ensure(spark: SparkSession, storage: Storage, layer: str, db: str, specs) -
 
 
 def prepare_catalog(
-    spark: SparkSession, data_root: str, silver_db: str = SILVER_DB, gold_db: str = GOLD_DB
+    spark: SparkSession,
+    data_root: str,
+    silver_db: str = SILVER_DB,
+    gold_db: str | None = GOLD_DB,
 ) -> None:
-    """Create the Silver and Gold databases and tables that do not exist yet (what each step
-    does first; the local runner does it while ingest runs)."""
+    """Create the Silver (and, unless `gold_db` is None, Gold) databases and tables that do not
+    exist yet, and check those that do. Each step does it first unless told `catalog_ready`
+    (the local runner does it once, while ingest runs)."""
     storage = open_storage(data_root)
     _ensure(spark, storage, "silver", silver_db, [*SILVER_TABLES.values(), SILVER_MEDIA_SOURCES])
-    _ensure(spark, storage, "gold", gold_db, GOLD_TABLES.values())
+    if gold_db is not None:
+        _ensure(spark, storage, "gold", gold_db, GOLD_TABLES.values())
 
 
 # ---------------------------------------------------------------- Bronze → Silver
@@ -108,9 +113,11 @@ def bronze_to_silver(
     silver_db: str = SILVER_DB,
     pii: str = "masked",
     pii_key: str | bytes | None = None,
+    catalog_ready: bool = False,
 ) -> dict[str, Any]:
     """Build the Silver partitions `load_date=L` from every complete Bronze run of L, with IPs
     and e-mails protected per `pii` (`pii_key`: required for `hashed`, see `pii.check_key`).
+    `catalog_ready`: `prepare_catalog` already ran for these databases.
 
     Returns `{"load_date", "runs", "parts", "malformed_pages", "rejected_records":
     {stream: n}, "rows": {table: rows written}, "timings": {table: s}, "seconds"}`; `rows`
@@ -123,7 +130,8 @@ def bronze_to_silver(
     load_date, pii = _as_date(load_date), check_mode(pii)
     key = check_key(pii, pii_key)
     storage = open_storage(data_root)
-    _ensure(spark, storage, "silver", silver_db, [*SILVER_TABLES.values(), SILVER_MEDIA_SOURCES])
+    if not catalog_ready:
+        prepare_catalog(spark, data_root, silver_db, None)
     manifests = complete_runs(storage, load_date)
     refs = part_refs(manifests)
     quarantines: list[DataFrame] = [malformed_pages(spark, storage, refs, load_date, pii)]
@@ -170,8 +178,10 @@ def silver_to_gold(
     silver_db: str = SILVER_DB,
     gold_db: str = GOLD_DB,
     rules: ChannelRules | None = None,
+    catalog_ready: bool = False,
 ) -> dict[str, Any]:
-    """Recompute Gold for the dates that the Silver load `load_date=L` touched.
+    """Recompute Gold for the dates that the Silver load `load_date=L` touched
+    (`catalog_ready`: as for `bronze_to_silver`).
 
     Reads only Silver partitions with load_date ≥ min(touched dates) (latest load wins), the
     small `medias` and `media_sources` tables, and the current dims. Replaces the fact
@@ -183,8 +193,8 @@ def silver_to_gold(
     load_date = _as_date(load_date)
     rules = rules or load_rules()
     storage = open_storage(data_root)
-    _ensure(spark, storage, "silver", silver_db, [*SILVER_TABLES.values(), SILVER_MEDIA_SOURCES])
-    _ensure(spark, storage, "gold", gold_db, GOLD_TABLES.values())
+    if not catalog_ready:
+        prepare_catalog(spark, data_root, silver_db, gold_db)
 
     def silver(name: str) -> DataFrame:
         return spark.table(qualified(silver_db, name))
@@ -286,6 +296,7 @@ def run_quality_checks(
     max_quarantined: int = 0,
     engagement_tolerance: float = 0.0,
     write: bool = True,
+    catalog_ready: bool = False,
 ) -> QualityReport:
     """Check Gold for one load; write the report; return it (it never raises on a failure).
 
@@ -298,8 +309,8 @@ def run_quality_checks(
     load_date = _as_date(load_date)
     storage = open_storage(data_root)
     report = QualityReport(load_date.isoformat())
-    _ensure(spark, storage, "silver", silver_db, [*SILVER_TABLES.values(), SILVER_MEDIA_SOURCES])
-    _ensure(spark, storage, "gold", gold_db, GOLD_TABLES.values())
+    if not catalog_ready:  # as for `bronze_to_silver`
+        prepare_catalog(spark, data_root, silver_db, gold_db)
 
     this_load = F.col("load_date") == F.lit(load_date)
     silver_events = spark.table(qualified(silver_db, "events")).where(this_load)

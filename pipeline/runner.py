@@ -181,11 +181,14 @@ def _run_steps(
             silver_db=silver_db,
             pii=settings.pii,
             pii_key=settings.pii_key_value(),
+            catalog_ready=True,  # SparkStart prepared it
         )
         step["rows"], step["timings"] = silver["rows"], silver["timings"]
         log.info("silver rows: %s", silver["rows"])
     with record.running("gold") as step:
-        gold = jobs.silver_to_gold(spark, root, load_date, silver_db=silver_db, gold_db=gold_db)
+        gold = jobs.silver_to_gold(
+            spark, root, load_date, silver_db=silver_db, gold_db=gold_db, catalog_ready=True
+        )
         step["rows"], step["timings"] = gold["rows"], gold["timings"]
         log.info("gold rows: %s", gold["rows"])
     with record.running("checks") as step:
@@ -196,6 +199,7 @@ def _run_steps(
             gold_db=gold_db,
             silver_db=silver_db,
             max_quarantined=settings.max_quarantined,
+            catalog_ready=True,
         )
         record.data["quality"] = report.to_dict()
         step["rows"] = {"checks": len(report.checks), "warnings": len(report.warnings)}

@@ -14,7 +14,7 @@ import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit.delta_generator import DeltaGenerator
 
-from app import auth, data, ui
+from app import auth, data, prefetch, ui
 
 HERE = Path(__file__).resolve().parent
 # Not `pages/`: Streamlit serves a `pages/` folder the legacy way (each file its own page,
@@ -32,9 +32,13 @@ PAGES_SPEC = (
     ("admin", "Admin", ":material/settings:"),
 )
 ADMIN_PAGE = "admin"
-# The authenticator's cookie component renders zero-height iframes (keys init/set/delete);
-# hidden, they still run, without leaving a gap above every page.
-HIDE_COOKIE_FRAMES = "<style>.st-key-init, .st-key-set, .st-key-delete {display: none}</style>"
+# The authenticator's cookie component renders zero-height iframes (keys init/set/delete),
+# and the login form a script that imports the pages' code (`prefetch`): hidden, they still
+# run, without leaving a gap on the page.
+HIDE_COOKIE_FRAMES = (
+    "<style>.st-key-init, .st-key-set, .st-key-delete, "
+    f".st-key-{prefetch.CONTAINER_KEY} {{display: none}}</style>"
+)
 
 
 def app_pages(user: auth.User) -> list[st.Page]:
@@ -111,6 +115,7 @@ def show_login(
     st.session_state.pop(auth.USER_KEY, None)
     with slot.container():
         auth.login_form(authenticator, settings)
+        prefetch.import_page_code()  # while the visitor types
     user = auth.signed_in_user(settings)
     if user is not None:
         slot.empty()

@@ -11,6 +11,7 @@ import jwt
 import pytest
 from playwright.sync_api import expect
 
+from app import prefetch
 from services import kpis
 from services.filters import Period
 from services.warehouse import DuckDBWarehouse
@@ -70,6 +71,33 @@ def test_a_visitor_who_is_not_signed_in_sees_only_the_login_form(page, server, p
     harness.open_url(page, server.url(path))
     expect_login_form_only(page)
     no_exception(page)
+
+
+def test_the_login_form_has_the_overview_s_code_loaded_before_the_sign_in(page, server):
+    harness.open_url(page, server.url())
+    expect_login_form_only(page)
+    files = list(prefetch.page_code_files())
+    assert len(files) == len(prefetch.PAGE_CODE)
+    page.wait_for_function(
+        """files => files.every(f => performance.getEntriesByType('resource')
+            .some(e => e.name.endsWith('/static/js/' + f)))""",
+        arg=files,
+    )
+    harness.fill_login(page, "bob", PASSWORDS["bob"])
+    page.evaluate("performance.clearResourceTimings()")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
+    harness.wait_idle(page, rendered=True)
+    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(CHARTS["Overview"])
+    page.wait_for_function(  # every chart drawn by Vega
+        """() => [...document.querySelectorAll("[data-testid='stVegaLiteChart']")]
+            .every(chart => chart.querySelector('.marks'))"""
+    )
+    fetched = page.evaluate(
+        "performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(name => /[/]static[/]js[/][^/]+[.]js$/.test(name))"
+    )
+    assert fetched == []  # every script the Overview runs was imported while the form showed
 
 
 def test_a_viewer_sees_every_page_but_admin(page, server, cookies):

@@ -92,7 +92,7 @@ def warehouse_settings() -> WarehouseSettings:
 
 @st.cache_resource(show_spinner=False)
 def _warehouse(settings: WarehouseSettings) -> Warehouse:
-    return make_warehouse(dict(settings), load_in_background=True)
+    return make_warehouse(dict(settings), load_in_background=True, snapshot=True)
 
 
 def warehouse() -> Warehouse:

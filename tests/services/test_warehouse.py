@@ -117,13 +117,14 @@ def test_removed_files_empty_the_table_on_refresh(tmp_path):
 def loads(monkeypatch) -> list[str]:
     """The tables the warehouse (re)loads, in order."""
     names: list[str] = []
-    original = warehouse_module._table_sql
+    original = DuckDBWarehouse._create
 
-    def table_sql(cursor, name, columns, pattern):
-        names.append(name)
-        return original(cursor, name, columns, pattern)
+    def create(self, cursor, name, select):
+        if name not in DERIVED_TABLES:
+            names.append(name)
+        return original(self, cursor, name, select)
 
-    monkeypatch.setattr(warehouse_module, "_table_sql", table_sql)
+    monkeypatch.setattr(DuckDBWarehouse, "_create", create)
     return names
 
 

@@ -134,7 +134,27 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if not args.quiet:
         _print_steps(record)
+    _dashboard_snapshot(settings, args.quiet)
     return 0
+
+
+def _dashboard_snapshot(settings: Settings, quiet: bool) -> None:
+    """Leave the DuckDB warehouse's snapshot of the new gold under the data root, so that a
+    dashboard started next serves it at once instead of loading the Parquet files (a
+    dashboard already running reloads them itself). Only a cache: a failure only warns."""
+    kind = (os.environ.get("WVI_WAREHOUSE") or "duckdb").strip().lower()
+    if kind != "duckdb" or "://" in settings.data_root:
+        return
+    from services.warehouse import DuckDBWarehouse
+
+    started = time.perf_counter()
+    try:
+        DuckDBWarehouse(settings.data_root, snapshot=True).close()  # waits for the write
+    except Exception as exc:
+        stderr.print(f"warning: no dashboard snapshot: {_short(exc)}")
+        return
+    if not quiet:
+        stderr.print(f"dashboard snapshot: {time.perf_counter() - started:.1f} s")
 
 
 def _pii_problem(settings) -> str | None:
@@ -315,6 +335,8 @@ def demo(args: argparse.Namespace) -> int:
         credentials = _demo_users(data_root)
         if not args.quiet:
             _print_steps(record)
+        _dashboard_snapshot(load_settings(), args.quiet)
+        if not args.quiet:
             stdout.print(f"data:     {data_root} (bronze/, silver/, gold/, runs/, state/)")
             stdout.print(f"truth:    {truth_path} (the simulator's exact expected totals)")
             for username, password, role in credentials:

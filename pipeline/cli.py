@@ -269,6 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--run-id", metavar="ID", help="use this run id (the Admin page passes the one it queued)"
     )
+    run.add_argument(
+        "--no-snapshot",
+        action="store_true",
+        help="don't leave the dashboard's warehouse snapshot of the new gold under "
+        "<data root>/_warehouse/ (the Admin page passes it: the dashboard writes its own)",
+    )
     _common(run)
 
     transform = commands.add_parser(

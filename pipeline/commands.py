@@ -134,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if not args.quiet:
         _print_steps(record)
-    _dashboard_snapshot(settings, args.quiet)
+    if not args.no_snapshot:
+        _dashboard_snapshot(settings, args.quiet)
     return 0
 
 
@@ -149,12 +150,17 @@ def _dashboard_snapshot(settings: Settings, quiet: bool) -> None:
 
     started = time.perf_counter()
     try:
-        DuckDBWarehouse(settings.data_root, snapshot=True).close()  # waits for the write
+        warehouse = DuckDBWarehouse(settings.data_root, snapshot=True, write_snapshots=False)
+        try:
+            wrote = warehouse.save_snapshot()
+        finally:
+            warehouse.close()
     except Exception as exc:
-        stderr.print(f"warning: no dashboard snapshot: {_short(exc)}")
+        print(f"warning: no dashboard snapshot: {_short(exc)}", file=sys.stderr)  # one line
         return
     if not quiet:
-        stderr.print(f"dashboard snapshot: {time.perf_counter() - started:.1f} s")
+        took = f"{time.perf_counter() - started:.1f} s" if wrote else "up to date"
+        stderr.print(f"dashboard snapshot: {took}")
 
 
 def _pii_problem(settings) -> str | None:

@@ -180,7 +180,8 @@ class LocalPipelineControl:
 
     def command(self, run_id: str, window: RunWindow) -> list[str]:
         """The command line of a run."""
-        options = [*window.cli_args(), "--quiet"]
+        # The dashboard that starts the run reloads the new gold and snapshots it itself.
+        options = [*window.cli_args(), "--quiet", "--no-snapshot"]
         return [self.python, "-m", "pipeline", "run", "--run-id", run_id, *options]
 
     def _spawn(self, run_id: str, window: RunWindow, record: dict[str, Any]) -> None:

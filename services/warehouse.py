@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import logging
 import math
 import numbers
@@ -111,6 +112,7 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {"gold": GOLD_TABLES, "silver": 
 # in the same channel, or in any media.
 LOAD_TIMEOUT_SECONDS = 300  # a query waits this long for a first load in the background
 SNAPSHOT = "snapshot"  # the attached snapshot's catalog name (services.snapshot)
+SNAPSHOT_QUIET_SECONDS = 10.0  # tables unchanged this long before a snapshot is written
 ENGAGEMENT_AUDIENCE = "gold.engagement_audience"
 ENGAGEMENT_DAILY = "gold.engagement_daily"
 FIRST_VISITS = "gold.first_visits"
@@ -210,10 +212,11 @@ class DuckDBWarehouse:
     ~500 ms over the loaded engagement rows, ~35 ms over the derived tables.
 
     With `snapshot=True` (the app) it starts from the snapshot that an earlier process left
-    under the data root (`services.snapshot`) and writes one after each load that changed
-    something, in the background: a restart then serves the tables in ~30 ms instead of
-    loading them (~2 s for a million engagement rows). Tables whose files changed since the
-    snapshot are loaded as usual.
+    under the data root (`services.snapshot`) and, with `write_snapshots`, writes one in the
+    background once the tables have stopped changing for `SNAPSHOT_QUIET_SECONDS` after a
+    load: a restart then serves the tables in ~70 ms instead of loading them (~2 s for a
+    million engagement rows). Tables whose files changed since the snapshot are loaded as
+    usual.
 
     `refresh()` (also run by a query when the last one is older than `max_age_seconds`)
     reloads only the tables whose files changed — new, rewritten or removed files, compared by
@@ -229,10 +232,12 @@ class DuckDBWarehouse:
         max_age_seconds: float = 30.0,
         load_in_background: bool = False,
         snapshot: bool = False,
+        write_snapshots: bool = True,
     ):
         """`load_in_background`: return at once and load the tables in a thread; queries
         wait for that first load (the app starts it while the login form shows).
-        `snapshot`: start from and keep a snapshot under the data root (see above)."""
+        `snapshot`: start from the snapshot under the data root and keep it up to date
+        (`write_snapshots`; else only `save_snapshot()` writes it)."""
         import duckdb
 
         root = str(data_root)
@@ -258,11 +263,16 @@ class DuckDBWarehouse:
             if snapshot
             else None
         )
+        self.write_snapshots = write_snapshots
+        self.snapshot_outdated = False  # tables changed since the snapshot was read or written
+        self.snapshot_error: str | None = None  # why the last background write failed
         self._snapshot_views: set[str] = set()  # tables served from the attached snapshot
+        self._snapshot_attached = False
         self._snapshot_checked = False
         self._snapshot_lock = threading.Lock()
-        self._snapshot_wanted = False
+        self._changed_at = -math.inf
         self._snapshot_writer: threading.Thread | None = None
+        self._closed = False
         self._loaded = threading.Event()
         if load_in_background:
             threading.Thread(
@@ -294,6 +304,11 @@ class DuckDBWarehouse:
             if not self._snapshot_checked:
                 self._snapshot_checked = True
                 self._open_snapshot(cursor)
+            elif self._snapshot_attached and not self._snapshot_views:
+                # Every table has been replaced since (queries then reading a view on it
+                # were done long ago): let the old file go.
+                cursor.execute(f"DETACH {SNAPSHOT}")
+                self._snapshot_attached = False
             for schema, tables in SCHEMAS.items():
                 for table, columns in tables.items():
                     changed |= self._load(cursor, schema, table, columns)
@@ -303,7 +318,10 @@ class DuckDBWarehouse:
             cursor.close()
         self._refreshed_at = time.monotonic()
         if changed and self.snapshot_path is not None:
-            self._save_snapshot_soon()
+            self.snapshot_outdated = True
+            self._changed_at = time.monotonic()
+            if self.write_snapshots:
+                self._save_snapshot_soon()
 
     def _load(self, cursor: Any, schema: str, table: str, columns: Mapping[str, str]) -> bool:
         """(Re)load one table if its files changed; keep the loaded rows if they can't be read.
@@ -385,6 +403,7 @@ class DuckDBWarehouse:
             return
         try:
             cursor.execute(f"ATTACH '{_literal(str(path))}' AS {SNAPSHOT} (READ_ONLY)")
+            self._snapshot_attached = True
             states = dict(
                 cursor.execute(f"SELECT * FROM {SNAPSHOT}.{snapshots.STATE_TABLE}").fetchall()
             )
@@ -392,6 +411,7 @@ class DuckDBWarehouse:
             log.warning("not using the warehouse snapshot %s: %s", path, exc)
             with contextlib.suppress(duckdb.Error):
                 cursor.execute(f"DETACH {SNAPSHOT}")
+            self._snapshot_attached = False
             return
         for schema, tables in SCHEMAS.items():
             for table in tables:
@@ -414,33 +434,50 @@ class DuckDBWarehouse:
         self._snapshot_views.add(name)
 
     def _save_snapshot_soon(self) -> None:
-        """Write the snapshot in a thread (one at a time; again if asked while writing)."""
+        """Have the writer thread write the snapshot (one thread; see `_snapshot_loop`)."""
         with self._snapshot_lock:
-            self._snapshot_wanted = True
-            if self._snapshot_writer is None:
+            if self._snapshot_writer is None and not self._closed:
                 self._snapshot_writer = threading.Thread(
                     target=self._snapshot_loop, name="wvi-warehouse-snapshot", daemon=True
                 )
                 self._snapshot_writer.start()
 
     def _snapshot_loop(self) -> None:
+        """Write once the tables have been still for `SNAPSHOT_QUIET_SECONDS`: while a
+        pipeline run rewrites gold table by table, each refresh reloads some, and a write
+        after each would cost a core for nothing."""
         while True:
             with self._snapshot_lock:
-                if not self._snapshot_wanted:
+                if self._closed or not self.snapshot_outdated:
                     self._snapshot_writer = None
                     return
-                self._snapshot_wanted = False
+                wait = self._changed_at + SNAPSHOT_QUIET_SECONDS - time.monotonic()
+            if wait > 0:
+                time.sleep(min(wait, 1.0))
+                continue
             try:
                 self.save_snapshot()
+                self.snapshot_error = None
             except Exception as exc:  # a read-only data root, a full disk: only a cache
-                log.warning("could not write the warehouse snapshot: %s", exc)
+                self.snapshot_error = " ".join(str(exc).split()) or type(exc).__name__
+                log.warning("could not write the warehouse snapshot: %s", self.snapshot_error)
+                with self._snapshot_lock:
+                    self._snapshot_writer = None
+                return
 
-    def save_snapshot(self) -> None:
-        """Write the loaded tables to the snapshot now (refreshes wait meanwhile, so each
-        table is stored with the state it was loaded in; queries go on)."""
+    def save_snapshot(self) -> bool:
+        """Write the loaded tables to the snapshot now, if they changed since it was read or
+        written and there is data; True when it wrote. Refreshes wait meanwhile, so each
+        table is stored with the state it was loaded in; queries go on. Raises what went
+        wrong."""
         if self.snapshot_path is None:
             raise WarehouseError("this warehouse was opened without snapshot=True")
         with self._refresh_lock:
+            if not self.snapshot_outdated:
+                return False
+            if not any(self.signatures.values()):  # no files at all: nothing worth keeping
+                self.snapshot_outdated = False
+                return False
             states = {name: snapshots.state_text(s) for name, s in self.signatures.items()}
             states |= {
                 name: snapshots.state_text(self._derived_from[name]) for name in self.derived_tables
@@ -450,6 +487,8 @@ class DuckDBWarehouse:
                 snapshots.write_snapshot(cursor, self.snapshot_path, states)
             finally:
                 cursor.close()
+            self.snapshot_outdated = False
+            return True
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         """Run `sql` with positional parameters on a fresh cursor."""
@@ -478,11 +517,16 @@ class DuckDBWarehouse:
             return self._con.cursor()
 
     def close(self) -> None:
-        """Close the database (after a snapshot being written is finished)."""
-        writer = self._snapshot_writer
+        """Close the database: after a load in the background, and a snapshot write going
+        on, are done; a write still waiting for the tables to settle is not made."""
+        self._loaded.wait(LOAD_TIMEOUT_SECONDS)
+        with self._snapshot_lock:
+            self._closed = True
+            writer = self._snapshot_writer
         if writer is not None:
             writer.join()
-        self._con.close()
+        with self._refresh_lock, self._cursor_lock:
+            self._con.close()
 
 
 def table_signature(table_dir: Path) -> Signature:
@@ -544,8 +588,10 @@ def _table_select(cursor: Any, columns: Mapping[str, str], pattern: str | None) 
 
 
 def _definitions() -> Any:
-    """What the tables are: a snapshot written for other definitions is not read."""
-    return {"schemas": SCHEMAS, "derived": DERIVED_TABLES}
+    """What the tables are and how they are loaded: a snapshot written by other code is not
+    read. The loading code is this module, so any change to it costs one reload."""
+    source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    return {"schemas": SCHEMAS, "derived": DERIVED_TABLES, "loader": source}
 
 
 def _literal(text: str) -> str:

@@ -128,6 +128,7 @@ def test_start_queues_spawns_and_follows_the_record(tmp_path, fake_python):
         "--end-date",
         "2026-06-07",
         "--quiet",
+        "--no-snapshot",
     ]
     assert [s.name for s in done.steps] == ["ingest"]
     assert done.rows == {"ingest": {"events": 12, "medias": 2}}
@@ -256,6 +257,7 @@ def test_command_is_what_the_cli_accepts(tmp_path):
     assert command[:3] == [control.python, "-m", "pipeline"]
     args = build_parser().parse_args(command[3:])
     assert (args.command, args.run_id, args.quiet) == ("run", "20260608T000000Z-abcdef", True)
+    assert args.no_snapshot  # the dashboard writes its own
     assert (args.start_date, args.end_date, args.as_of) == (
         date(2026, 6, 1),
         date(2026, 6, 7),

@@ -8,11 +8,13 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
 from services import kpis, queries
 from services import snapshot as snapshots
+from services import warehouse as warehouse_module
 from services.filters import Period
 from services.warehouse import DERIVED_TABLES, SCHEMAS, DuckDBWarehouse, WarehouseError
 from tests.services import gold_fixture
@@ -69,11 +71,24 @@ def assert_same(left: list, right: list) -> None:
 
 
 def snapshot_of(root: Path) -> DuckDBWarehouse:
-    """A warehouse that loaded `root` and wrote its snapshot (waited for)."""
-    warehouse = DuckDBWarehouse(root, snapshot=True)
-    warehouse.close()  # waits for the snapshot written after the load
+    """A warehouse that loaded `root` and wrote its snapshot."""
+    warehouse = DuckDBWarehouse(root, snapshot=True, write_snapshots=False)
+    assert warehouse.save_snapshot()
+    warehouse.close()
     assert warehouse.snapshot_path is not None and warehouse.snapshot_path.is_file()
     return warehouse
+
+
+def wait_for(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def no_quiet_period(monkeypatch) -> None:
+    monkeypatch.setattr(warehouse_module, "SNAPSHOT_QUIET_SECONDS", 0.0)
 
 
 def test_a_restart_serves_the_snapshot_and_answers_as_a_load_does(root, created):
@@ -126,7 +141,7 @@ def test_a_load_that_changed_tables_writes_a_new_snapshot(root):
     restarted.close()
 
 
-def test_an_unreadable_snapshot_is_ignored_and_replaced(root, created, caplog):
+def test_an_unreadable_snapshot_is_ignored_and_replaced(root, created, caplog, no_quiet_period):
     path = snapshot_of(root).snapshot_path
     path.write_bytes(b"not a database")
     created.clear()
@@ -134,17 +149,92 @@ def test_an_unreadable_snapshot_is_ignored_and_replaced(root, created, caplog):
     assert sorted(created) == sorted([*TABLES, *DERIVED_TABLES])  # loaded from Parquet
     assert "not using the warehouse snapshot" in caplog.text
     assert_same(answers(warehouse), answers(DuckDBWarehouse(root)))
-    warehouse.close()  # the load wrote a good one
+    wait_for(lambda: not warehouse.snapshot_outdated)  # the writer thread wrote a good one
+    warehouse.close()
     created.clear()
     DuckDBWarehouse(root, snapshot=True).close()
     assert created == []
 
 
+def test_the_writer_waits_until_the_tables_are_still(root, monkeypatch):
+    monkeypatch.setattr(warehouse_module, "SNAPSHOT_QUIET_SECONDS", 1.5)
+    warehouse = DuckDBWarehouse(root, snapshot=True)
+    time.sleep(0.5)
+    assert not warehouse.snapshot_path.exists()  # a pipeline run may still be rewriting gold
+    wait_for(lambda: warehouse.snapshot_path.exists())
+    warehouse.close()
+    # A warehouse closed while its writer waits writes nothing (and closes at once).
+    os.utime(next((root / "gold" / "dim_media").glob("*.parquet")))
+    before = warehouse.snapshot_path.stat().st_mtime_ns
+    other = DuckDBWarehouse(root, snapshot=True)
+    other.close()
+    assert warehouse.snapshot_path.stat().st_mtime_ns == before
+
+
+def test_a_derived_table_is_taken_only_with_the_sources_it_was_built_from(root, created):
+    visitors = root / "gold" / "dim_visitor"
+    kept = visitors.with_name("dim_visitor.kept")
+    visitors.rename(kept)  # no dim_visitor files when the snapshot is written
+    snapshot_of(root)
+    kept.rename(visitors)
+    created.clear()
+    restarted = DuckDBWarehouse(root, snapshot=True)
+    # engagement_audience joins dim_visitor: built again, the other two come from the file.
+    assert sorted(created) == ["gold.dim_visitor", "gold.engagement_audience"]
+    assert_same(answers(restarted), answers(DuckDBWarehouse(root)))
+    restarted.close()
+
+
+def test_a_derived_table_is_not_taken_when_a_source_could_not_be_loaded(root, created, monkeypatch):
+    snapshot_of(root)
+    os.utime(next((root / "gold" / "dim_visitor").glob("*.parquet")))  # changed since
+    original = warehouse_module._table_select
+
+    def unreadable_visitors(cursor, columns, pattern):
+        if pattern and "dim_visitor" in pattern:
+            raise duckdb.IOException("file removed while reading")
+        return original(cursor, columns, pattern)
+
+    monkeypatch.setattr(warehouse_module, "_table_select", unreadable_visitors)
+    created.clear()
+    restarted = DuckDBWarehouse(root, snapshot=True, write_snapshots=False)
+    # dim_visitor is empty until its files can be read; the audience rows joined to the
+    # snapshot's visitors would not match it: built again from the tables as they are.
+    assert "gold.engagement_audience" in created
+    audience = restarted.query("SELECT COUNT(country) AS n FROM gold.engagement_audience")
+    assert audience["n"].iloc[0] == 0
+    restarted.close()
+
+
+def test_the_snapshot_is_let_go_once_every_table_was_replaced(root):
+    snapshot_of(root)
+    restarted = DuckDBWarehouse(root, snapshot=True, write_snapshots=False)
+    attached = "SELECT database_name FROM duckdb_databases() WHERE database_name = 'snapshot'"
+    assert len(restarted.query(attached)) == 1
+    for file in root.glob("*/*/**/*.parquet"):
+        os.utime(file)
+    restarted.refresh()  # every table reloaded, every derived table rebuilt
+    assert not restarted._snapshot_views
+    restarted.refresh()
+    assert restarted.query(attached).empty
+    assert_same(answers(restarted), answers(DuckDBWarehouse(root)))
+    restarted.close()
+
+
+def test_no_snapshot_of_no_data_and_no_data_root_made(tmp_path):
+    missing = tmp_path / "typo"
+    warehouse = DuckDBWarehouse(missing, snapshot=True, write_snapshots=False)
+    assert warehouse.save_snapshot() is False
+    warehouse.close()
+    assert not missing.exists()
+
+
 def test_a_snapshot_of_other_definitions_is_never_read(root, monkeypatch):
     path = snapshot_of(root).snapshot_path
     monkeypatch.setattr(snapshots, "FORMAT", snapshots.FORMAT + 1)
-    other = DuckDBWarehouse(root, snapshot=True)
+    other = DuckDBWarehouse(root, snapshot=True, write_snapshots=False)
     assert other.snapshot_path != path and not other._snapshot_views
+    assert other.save_snapshot()
     other.close()
     assert other.snapshot_path.is_file() and not path.exists()  # the old one is removed
 
@@ -161,20 +251,25 @@ def test_temporary_files_of_dead_writes_are_removed(root):
     assert not stale.exists() and fresh.exists()  # a write of another process may be going on
 
 
-def test_a_data_root_it_cannot_write_is_served_all_the_same(root, monkeypatch, caplog):
+def test_a_data_root_it_cannot_write_is_served_all_the_same(
+    root, monkeypatch, caplog, no_quiet_period
+):
     def refuse(*args, **kwargs):
         raise PermissionError("read-only file system")
 
     monkeypatch.setattr(snapshots, "write_snapshot", refuse)
     warehouse = DuckDBWarehouse(root, snapshot=True)
-    warehouse.close()
+    wait_for(lambda: warehouse.snapshot_error is not None)
+    assert warehouse.snapshot_error == "read-only file system"
     assert "could not write the warehouse snapshot" in caplog.text
     assert warehouse.derived_tables == set(DERIVED_TABLES)
+    assert len(queries.media_list(warehouse)) == len(gold_fixture.DIM_MEDIA)
+    warehouse.close()
 
 
 def test_queries_during_a_snapshot_write_and_a_swap_see_whole_tables(root):
     snapshot_of(root)
-    restarted = DuckDBWarehouse(root, snapshot=True, max_age_seconds=3600)
+    restarted = DuckDBWarehouse(root, snapshot=True, write_snapshots=False, max_age_seconds=3600)
     expected = len(gold_fixture.FACT_MEDIA_ENGAGEMENT)
     counts: list[int | Exception] = []
     stop = threading.Event()
@@ -192,7 +287,7 @@ def test_queries_during_a_snapshot_write_and_a_swap_see_whole_tables(root):
     for _ in range(3):  # view → table, then table → table, each while the queries go on
         os.utime(next((root / "gold" / "fact_media_engagement").rglob("date=*/*.parquet")))
         restarted.refresh()
-        restarted.save_snapshot()
+        assert restarted.save_snapshot()
     stop.set()
     asking.join()
     assert counts and set(counts) == {expected}

@@ -80,13 +80,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def save_snapshot(data_root: Path) -> None:
+    """The warehouse's snapshot of `data_root`, unless the one there is up to date."""
+    writer = DuckDBWarehouse(str(data_root), snapshot=True, write_snapshots=False)
+    writer.save_snapshot()
+    writer.close()
+
+
 def bench_queries(data_root: Path, repeat: int, *, restarted: bool = False) -> dict:
     """Each page's calls on the tables loaded from Parquet, or (`restarted`) as a restarted
     dashboard serves them: from the warehouse's snapshot file."""
     if restarted:
-        writer = DuckDBWarehouse(str(data_root), snapshot=True, write_snapshots=False)
-        writer.save_snapshot()  # unless one of these very files is there already
-        writer.close()
+        save_snapshot(data_root)
         warehouse = DuckDBWarehouse(str(data_root), snapshot=True, write_snapshots=False)
         assert not warehouse.snapshot_outdated, "every table should come from the snapshot"
     else:
@@ -172,8 +177,9 @@ def bench_render(data_root: Path, logins: int, starts: int) -> dict:
         for _ in range(starts):  # as after a pipeline run that rewrote every gold table
             shutil.rmtree(snapshot_folder, ignore_errors=True)
             cold += first_sign_ins(data_root, 1, env, Path(tmp), password)
-        # As a previous server leaves it (its writer may be cut off by the stop above).
-        DuckDBWarehouse(data_root, snapshot=True).close()
+        # As a previous server (or `python -m pipeline run`) leaves it: the servers above
+        # were stopped before their writers' quiet period was over.
+        save_snapshot(data_root)
         restarted = first_sign_ins(data_root, starts, env, Path(tmp), password)
         fresh, returning = [], []
         server = harness.StreamlitServer(env, Path(tmp) / "server.log")

@@ -38,7 +38,8 @@ STALE_TEMPORARY_SECONDS = 3600  # a temporary file this old belongs to a write t
 
 
 def snapshot_key(definitions: Any) -> str:
-    """A short hash of what the tables are (columns, derivations) and of the DuckDB version."""
+    """A short hash of `definitions` (what the tables are and how they are loaded), of this
+    file's format and of the DuckDB version."""
     import duckdb
 
     text = json.dumps([FORMAT, duckdb.__version__, definitions], sort_keys=True, default=str)
@@ -69,7 +70,7 @@ def write_snapshot(source: Any, path: Path, states: Mapping[str, str]) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     out = duckdb.connect(str(temporary), config={"threads": 1})
     try:
-        for name, _ in states.items():
+        for name in states:
             out.execute(f"CREATE SCHEMA IF NOT EXISTS {name.partition('.')[0]}")
             out.register("source_rows", source.sql(f"SELECT * FROM {name}").to_arrow_reader())
             out.execute(f"CREATE TABLE {name} AS SELECT * FROM source_rows")

@@ -245,8 +245,8 @@ def test_athena_workgroup_enforces_a_cutoff_and_results_in_the_results_bucket(te
 
 
 def test_the_secrets_have_no_value_and_each_is_read_by_its_one_role(template):
-    # The token is for ingest only, the PII key for the transforms only.
-    reader_of = {"WistiaTokenSecret": "GlueIngestRole", "PiiKeySecret": "GlueTransformRole"}
+    # The token is for ingest only, the PII key for bronze_to_silver only (it hashes IPs).
+    reader_of = {"WistiaTokenSecret": "GlueIngestRole", "PiiKeySecret": "GlueSilverRole"}
     assert set(resources(template, "AWS::SecretsManager::Secret")) == set(reader_of)
     for secret_id in reader_of:
         secret = props(template, secret_id)
@@ -401,12 +401,24 @@ def test_app_role_reads_and_queries_but_writes_only_athena_results(template):
                 assert "/gold/" in text or "/silver/" in text or "AthenaResults" in text, text
 
 
+def with_attached(template: dict, role: str) -> set[str]:
+    """`role` and the managed policies of the template that it attaches."""
+    arns = props(template, role).get("ManagedPolicyArns", [])
+    return {role} | {arn["Ref"] for arn in arns if isinstance(arn, dict) and "Ref" in arn}
+
+
+def role_statements(template: dict, role: str) -> list[dict]:
+    """Every Allow statement that applies to `role`: its own and its managed policies'."""
+    owners = with_attached(template, role)
+    return [statement for who, statement in allow_statements(template) if who in owners]
+
+
 def data_writes(template: dict, owner: str) -> set[str]:
-    """The data-bucket keys (as written in the template) `owner` may put or delete."""
+    """The data-bucket keys (as written in the template) role `owner` may put or delete."""
     keys = set()
-    for who, statement in allow_statements(template):
+    for statement in role_statements(template, owner):
         actions = set(as_list(statement["Action"]))
-        if who in (owner, "GlueJobBasePolicy") and actions & {"s3:PutObject", "s3:DeleteObject"}:
+        if actions & {"s3:PutObject", "s3:DeleteObject"}:
             for resource in as_list(statement["Resource"]):
                 text = resource["Fn::Sub"] if isinstance(resource, dict) else resource
                 if "DataBucket" in text:
@@ -418,14 +430,44 @@ def test_ingest_only_adds_to_bronze_and_the_transforms_never_write_it(template):
     assert data_writes(template, "GlueIngestRole") == {"/bronze/*", "/state/pending/*"}
     ingest_deletes = [
         s
-        for who, s in allow_statements(template)
-        if who in ("GlueIngestRole", "GlueJobBasePolicy")
-        and "s3:DeleteObject" in as_list(s["Action"])
+        for s in role_statements(template, "GlueIngestRole")
+        if "s3:DeleteObject" in as_list(s["Action"])
     ]
     assert not ingest_deletes, "bronze is never rewritten: ingest deletes nothing"
-    transform = data_writes(template, "GlueTransformRole")
-    assert {"/silver/*", "/gold/*", "/quality/*", "/state/*"} <= transform
-    assert not any(key.startswith("/bronze") or key == "/*" for key in transform), transform
+    for role in ("GlueSilverRole", "GlueTransformRole"):
+        transform = data_writes(template, role)
+        assert {"/silver/*", "/gold/*", "/quality/*", "/state/*"} <= transform
+        assert not any(key.startswith("/bronze") or key == "/*" for key in transform), transform
+
+
+def test_only_bronze_to_silver_runs_with_the_role_that_reads_the_pii_key(template):
+    names = job_names(template)
+    role_of = {
+        names[logical_id]: job["Properties"]["Role"]["Fn::GetAtt"][0]
+        for logical_id, job in resources(template, "AWS::Glue::Job").items()
+    }
+    assert role_of == {
+        "ingest": "GlueIngestRole",
+        "bronze_to_silver": "GlueSilverRole",
+        "silver_to_gold": "GlueTransformRole",
+        "quality_checks": "GlueTransformRole",
+    }
+    for role in role_of.values():
+        reads = {
+            statement["Resource"]["Ref"]
+            for statement in role_statements(template, role)
+            if "secretsmanager:GetSecretValue" in as_list(statement["Action"])
+        }
+        expected = {
+            "GlueIngestRole": {"WistiaTokenSecret"},
+            "GlueSilverRole": {"PiiKeySecret"},
+        }.get(role, set())
+        assert reads == expected, role
+    # Both transform roles have the same data and catalog rights.
+    silver, transform = (
+        with_attached(template, r) - {r} for r in ("GlueSilverRole", "GlueTransformRole")
+    )
+    assert silver == transform == {"GlueJobBasePolicy", "GlueTransformDataPolicy"}
 
 
 def test_outputs_name_what_the_app_and_ci_need(template):
@@ -437,6 +479,7 @@ def test_outputs_name_what_the_app_and_ci_need(template):
         "SilverDatabaseName",
         "GoldDatabaseName",
         "GlueIngestRoleArn",
+        "GlueSilverRoleArn",
         "GlueTransformRoleArn",
         "AppRoleArn",
         "GitHubActionsRoleArn",

@@ -146,7 +146,7 @@ def timed_sign_in(page: Page, url: str, password: str) -> int:
     return round((time.perf_counter() - started) * 1000)
 
 
-def first_sign_ins(data_root: Path, starts: int, env: dict, tmp: Path, password: str) -> list:
+def first_sign_ins(starts: int, env: dict, tmp: Path, password: str) -> list:
     """The first sign-in after each of `starts` server starts, each in a fresh browser."""
     from tests.browser import harness
 
@@ -176,11 +176,11 @@ def bench_render(data_root: Path, logins: int, starts: int) -> dict:
         cold = []
         for _ in range(starts):  # as after a pipeline run that rewrote every gold table
             shutil.rmtree(snapshot_folder, ignore_errors=True)
-            cold += first_sign_ins(data_root, 1, env, Path(tmp), password)
+            cold += first_sign_ins(1, env, Path(tmp), password)
         # As a previous server (or `python -m pipeline run`) leaves it: the servers above
         # were stopped before their writers' quiet period was over.
         save_snapshot(data_root)
-        restarted = first_sign_ins(data_root, starts, env, Path(tmp), password)
+        restarted = first_sign_ins(starts, env, Path(tmp), password)
         fresh, returning = [], []
         server = harness.StreamlitServer(env, Path(tmp) / "server.log")
         with server, harness.chromium() as browser:

@@ -35,7 +35,7 @@ ADMIN_PAGE = "admin"
 # The authenticator's cookie component renders zero-height iframes (keys init/set/delete),
 # and the login form a script that imports the pages' code (`prefetch`): hidden, they still
 # run, without leaving a gap on the page.
-HIDE_COOKIE_FRAMES = (
+HIDE_BACKGROUND_ELEMENTS = (
     "<style>.st-key-init, .st-key-set, .st-key-delete, "
     f".st-key-{prefetch.CONTAINER_KEY} {{display: none}}</style>"
 )
@@ -72,7 +72,7 @@ def main() -> None:
     except Exception as exc:  # CookieKeyError, UserError: refuse with the reason
         refuse(str(exc))
         return
-    st.html(HIDE_COOKIE_FRAMES)
+    st.html(HIDE_BACKGROUND_ELEMENTS)
     cookie_box = st.container()  # where the cookie is written and deleted (see auth)
     authenticator = auth.make_authenticator(settings, cookie_box)
     # The login form's slot, on every rerun (empty once signed in): the page then starts at

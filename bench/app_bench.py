@@ -38,7 +38,7 @@ from bench.pipeline_bench import FULL_ROOT
 from services import kpis, queries
 from services import snapshot as snapshots
 from services.filters import Period
-from services.warehouse import DuckDBWarehouse, Warehouse
+from services.warehouse import DuckDBWarehouse, Warehouse, save_snapshot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -78,13 +78,6 @@ def page_calls(warehouse: Warehouse) -> dict[str, Calls]:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def save_snapshot(data_root: Path) -> None:
-    """The warehouse's snapshot of `data_root`, unless the one there is up to date."""
-    writer = DuckDBWarehouse(str(data_root), snapshot=True, write_snapshots=False)
-    writer.save_snapshot()
-    writer.close()
 
 
 def bench_queries(data_root: Path, repeat: int, *, restarted: bool = False) -> dict:

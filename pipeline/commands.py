@@ -146,15 +146,11 @@ def _dashboard_snapshot(settings: Settings, quiet: bool) -> None:
     kind = (os.environ.get("WVI_WAREHOUSE") or "duckdb").strip().lower()
     if kind != "duckdb" or "://" in settings.data_root:
         return
-    from services.warehouse import DuckDBWarehouse
+    from services.warehouse import save_snapshot
 
     started = time.perf_counter()
     try:
-        warehouse = DuckDBWarehouse(settings.data_root, snapshot=True, write_snapshots=False)
-        try:
-            wrote = warehouse.save_snapshot()
-        finally:
-            warehouse.close()
+        wrote = save_snapshot(settings.data_root)
     except Exception as exc:
         print(f"warning: no dashboard snapshot: {_short(exc)}", file=sys.stderr)  # one line
         return

@@ -235,18 +235,18 @@ KPI_ENGAGEMENT_TOTALS_FIRST_VISITS = {
     for lvl in LEVELS
 }
 # Per channel and period (no channel / media filter: every channel is compared).
-_CHANNEL_D = _CHANNEL_E = "m.channel"  # NULL for a media without a dim_media row
+_CHANNEL = "m.channel"  # NULL for a media without a dim_media row
 _CHANNEL_DAILY = _per_period(
-    f"{_CHANNEL_D} AS channel, {_DAILY_SUMS}",
+    f"{_CHANNEL} AS channel, {_DAILY_SUMS}",
     f"gold.fact_media_daily d LEFT JOIN {MEDIA_CHANNEL} m ON m.media_id = d.media_id",
     _DAILY_DATES,
-    _CHANNEL_D,
+    _CHANNEL,
 )
 _CHANNEL_ENGAGEMENT = _per_period(
-    f"{_CHANNEL_E} AS channel, {_ENGAGEMENT_SUMS}",
+    f"{_CHANNEL} AS channel, {_ENGAGEMENT_SUMS}",
     f"{_ENGAGEMENT_FROM} LEFT JOIN {MEDIA_CHANNEL} m ON m.media_id = e.media_id",
     _ENGAGEMENT_DATES,
-    _CHANNEL_E,
+    _CHANNEL,
 )
 _BOTH_PERIODS = ("start", "end", "previous_start", "previous_end")
 _CHANNEL_TOTALS = """WITH d AS ({daily}), e AS ({engagement})

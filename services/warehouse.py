@@ -529,6 +529,16 @@ class DuckDBWarehouse:
             self._con.close()
 
 
+def save_snapshot(data_root: str | os.PathLike[str]) -> bool:
+    """Bring the snapshot of `data_root` up to date now (tables unchanged since it was written
+    are taken from it, the others loaded); True when it wrote one. Raises what went wrong."""
+    warehouse = DuckDBWarehouse(data_root, snapshot=True, write_snapshots=False)
+    try:
+        return warehouse.save_snapshot()
+    finally:
+        warehouse.close()
+
+
 def table_signature(table_dir: Path) -> Signature:
     """What identifies a table's data files: sorted (relative path, size, mtime_ns) of its
     `*.parquet` files, skipping `_`/`.` names as `parquet_glob` does; () when there are none."""
@@ -789,5 +799,6 @@ __all__ = [
     "athena_sql",
     "make_warehouse",
     "parquet_glob",
+    "save_snapshot",
     "table_signature",
 ]

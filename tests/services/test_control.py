@@ -90,6 +90,13 @@ def wait_for(control: LocalPipelineControl, run_id: str, status: str, timeout: f
     raise AssertionError(f"run {run_id} never became {status}: {control.get_run(run_id)}")
 
 
+def wait_until_unlocked(root: Path, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while RunLock.is_held(lock_path(str(root))):
+        assert time.monotonic() < deadline, "the run process never released the run lock"
+        time.sleep(0.02)
+
+
 def test_start_queues_spawns_and_follows_the_record(tmp_path, fake_python):
     root = tmp_path / "data"
     control = control_for(root, fake_python, "wait")
@@ -136,7 +143,10 @@ def test_start_queues_spawns_and_follows_the_record(tmp_path, fake_python):
     assert done.log_tail == ["ingested 3 requests"]
     assert done.queued_at <= done.started_at <= done.finished_at
     assert not done.is_active and done.succeeded
-    second = control.start_run()  # allowed again once the run finished
+    # The runner writes its final record while it still holds the run lock, as the real one
+    # does; a start is allowed again once the process has exited and let the lock go.
+    wait_until_unlocked(root)
+    second = control.start_run()
     assert [v.run_id for v in control.list_runs()] == [second, run_id]
 
 

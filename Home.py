@@ -1,135 +1,41 @@
-"""Wistia Video Insights — the dashboard's entry point: page config, login, router (§15).
+"""Wistia Video Insights — the dashboard's entry point: `streamlit run Home.py`.
 
-`streamlit run Home.py`. A visitor who is not signed in gets only the login form; a signed-in
-user gets the pages of their role (Admin is registered for admins only, and guards itself
-too), the sidebar filters and a logout button. Everything here runs on every rerun, around
-whichever page is shown.
+Each session's run of this script draws the app (`app.router.main`: page config, login,
+pages). `streamlit run` itself imports it as a module first, finds `app` — an `st.App`, the
+same script served with a start-up hook — and serves that: before the server takes its first
+visitor, the warehouse loads the gold tables (`app.data.load_at_server_start`), so the first
+sign-in after a start doesn't wait for them (~2 s for a million engagement rows).
+
+Only Streamlit is imported at module level: a custom component (the login's cookie manager)
+must first be imported by a session, once the server's runtime exists, to be served.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import streamlit as st
-import streamlit_authenticator as stauth
-from streamlit.delta_generator import DeltaGenerator
+from streamlit.logger import get_logger
 
-from app import auth, data, prefetch, ui
+START_WAIT_SECONDS = 60.0  # longer than this, the server takes visitors while loading
 
-HERE = Path(__file__).resolve().parent
-# Not `pages/`: Streamlit serves a `pages/` folder the legacy way (each file its own page,
-# without this router or its login) until the first st.navigation call of the process, and
-# AppTest does so on every run.
-PAGES = HERE / "app_pages"
+log = get_logger("wvi.app")
 
 
-# (url path, title, icon); the first is the default page, the last is for admins only.
-PAGES_SPEC = (
-    ("overview", "Overview", ":material/dashboard:"),
-    ("channels", "Channels", ":material/compare_arrows:"),
-    ("trends", "Trends", ":material/show_chart:"),
-    ("media", "Media", ":material/movie:"),
-    ("admin", "Admin", ":material/settings:"),
-)
-ADMIN_PAGE = "admin"
-# The authenticator's cookie component renders zero-height iframes (keys init/set/delete),
-# and the login form a script that imports the pages' code (`prefetch`): hidden, they still
-# run, without leaving a gap on the page.
-HIDE_BACKGROUND_ELEMENTS = (
-    "<style>.st-key-init, .st-key-set, .st-key-delete, "
-    f".st-key-{prefetch.CONTAINER_KEY} {{display: none}}</style>"
-)
+@contextlib.asynccontextmanager
+async def load_before_serving(_app: st.App) -> AsyncIterator[None]:
+    """The server's start-up: load the dashboard's data, then serve."""
+    from app import data
+
+    log.info(await asyncio.to_thread(data.load_at_server_start, START_WAIT_SECONDS))
+    yield
 
 
-def app_pages(user: auth.User) -> list[st.Page]:
-    """The page files `user` may open: Admin only for admins."""
-    return [
-        st.Page(PAGES / f"{name}.py", title=title, icon=icon, url_path=name, default=i == 0)
-        for i, (name, title, icon) in enumerate(PAGES_SPEC)
-        if name != ADMIN_PAGE or user.is_admin
-    ]
+if __name__ == "__main__":  # a session's run of the script
+    from app.router import main
 
-
-def refuse(message: str) -> None:
-    """The app can't run as configured: say why and show nothing else."""
-
-    def configuration_error() -> None:
-        st.error(f"The dashboard is not configured: {message}")
-
-    st.navigation([st.Page(configuration_error, title="Not configured")], position="hidden").run()
-
-
-def main() -> None:
-    """One rerun: configure, authenticate, route."""
-    st.set_page_config(
-        page_title="Wistia Video Insights",
-        page_icon=":material/smart_display:",
-        layout="wide",
-        menu_items={"About": "Wistia Video Insights — video KPIs from the Wistia Stats API."},
-    )
-    try:
-        settings = auth.load_settings()
-    except Exception as exc:  # CookieKeyError, UserError: refuse with the reason
-        refuse(str(exc))
-        return
-    st.html(HIDE_BACKGROUND_ELEMENTS)
-    cookie_box = st.container()  # where the cookie is written and deleted (see auth)
-    authenticator = auth.make_authenticator(settings, cookie_box)
-    # The login form's slot, on every rerun (empty once signed in): the page then starts at
-    # the same position whether this rerun signed the user in or a later one draws it, so
-    # Streamlit keeps each element where it is instead of drawing the page anew.
-    login_slot = st.empty()
-    user = auth.current_user(authenticator, settings)
-    if user is None:
-        data.preload()  # the gold tables load while the visitor types
-        user = show_login(authenticator, settings, login_slot)
-        if user is None:
-            auth.finish_cookie_changes(authenticator)  # a logout's deletion, until confirmed
-            return
-    filters_box = st.sidebar.container()  # filters above the account, decided below
-    st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
-    if auth.logout_button(authenticator):
-        show_login(authenticator, settings, login_slot)
-        return
-    auth.finish_cookie_changes(authenticator)  # a sign-in's cookie, until confirmed
-    st.session_state[auth.USER_KEY] = user
-    current = st.navigation(app_pages(user))
-    if current.url_path != ADMIN_PAGE:  # the Admin page has no use for the filters
-        with filters_box:
-            ui.sidebar_filters(data.status())
-    current.run()
-
-
-def show_login(
-    authenticator: stauth.Authenticate, settings: auth.AuthSettings, slot: DeltaGenerator
-) -> auth.User | None:
-    """The login form, whatever URL was asked for; the user if this very rerun signed them in.
-
-    The form goes into `slot`. A successful sign-in clears it and the app is drawn in the same
-    rerun: waiting for the rerun that the cookie component triggers once it has written the
-    cookie would show the dashboard a second or two later. Every page's URL is registered
-    (hidden) while the form shows, so a deep link gets the form instead of a "page not found"
-    dialog, and stays where it was once the user is signed in (a page's identity is its URL
-    path). What the user may then open is decided by `app_pages` alone.
-    """
-    st.session_state.pop(auth.USER_KEY, None)
-    with slot.container():
-        auth.login_form(authenticator, settings)
-        prefetch.import_page_code()  # while the visitor types
-    user = auth.signed_in_user(settings)
-    if user is not None:
-        slot.empty()
-        return user
-    placeholders = [
-        st.Page(_sign_in_page, title="Sign in", url_path=name, default=i == 0)
-        for i, (name, _, _) in enumerate(PAGES_SPEC)
-    ]
-    st.navigation(placeholders, position="hidden").run()
-    return None
-
-
-def _sign_in_page() -> None:
-    """Nothing more: the form above is the whole page until the visitor is signed in."""
-
-
-main()
+    main()
+else:  # imported by `streamlit run` (or an ASGI server): the app it serves
+    app = st.App(__file__, lifespan=load_before_serving)

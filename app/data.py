@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -98,6 +99,23 @@ def _warehouse(settings: WarehouseSettings) -> Warehouse:
 def warehouse() -> Warehouse:
     """The process's warehouse for the current settings."""
     return _warehouse(warehouse_settings())
+
+
+def load_at_server_start(timeout: float) -> str:
+    """Create the warehouse and wait up to `timeout` seconds for its tables (Home.py, before
+    the server takes visitors): the first sign-in then finds them loaded. Returns what
+    happened, in words, for the server log; a configuration error is left for `status()`."""
+    started = time.monotonic()
+    try:
+        current = warehouse()
+    except Exception as exc:
+        return f"dashboard data not loaded: {' '.join(str(exc).split())}"
+    wait = getattr(current, "wait_until_loaded", None)
+    if wait is None:  # Athena: nothing to load
+        return "dashboard data: queried where it lives"
+    if not wait(timeout):
+        return f"dashboard data still loading after {timeout:.0f} s; serving meanwhile"
+    return f"dashboard data loaded in {time.monotonic() - started:.1f} s"
 
 
 def preload() -> None:

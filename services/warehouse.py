@@ -490,6 +490,10 @@ class DuckDBWarehouse:
             self.snapshot_outdated = False
             return True
 
+    def wait_until_loaded(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the first load; True once it is done."""
+        return self._loaded.wait(timeout)
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         """Run `sql` with positional parameters on a fresh cursor."""
         _check_params(params)

@@ -1,0 +1,41 @@
+"""app.data outside a session: the warehouse load at server start (Home.py's hook)."""
+
+from __future__ import annotations
+
+import threading
+
+from app import data
+from services.warehouse import DuckDBWarehouse
+
+
+def test_load_at_server_start_reports_a_loaded_warehouse(app_env):
+    assert data.load_at_server_start(30).startswith("dashboard data loaded in ")
+    assert data.warehouse().wait_until_loaded(0)  # the sessions' warehouse, loaded
+
+
+def test_a_load_that_takes_longer_is_left_going(app_env):
+    release = threading.Event()
+    original = DuckDBWarehouse._refresh
+
+    def held(self):
+        release.wait(60)
+        original(self)
+
+    app_env.setattr(DuckDBWarehouse, "_refresh", held)
+    assert data.load_at_server_start(0.1) == (
+        "dashboard data still loading after 0 s; serving meanwhile"
+    )
+    release.set()
+    assert data.warehouse().wait_until_loaded(30)
+
+
+def test_athena_has_nothing_to_load(app_env):
+    app_env.setenv("WVI_WAREHOUSE", "athena")
+    app_env.setenv("WVI_ATHENA_OUTPUT", "s3://bucket/athena/")
+    assert data.load_at_server_start(30) == "dashboard data: queried where it lives"
+
+
+def test_a_configuration_error_is_reported_not_raised(app_env):
+    app_env.setenv("WVI_WAREHOUSE", "bigquery")
+    message = data.load_at_server_start(30)
+    assert message.startswith("dashboard data not loaded: WVI_WAREHOUSE must be")

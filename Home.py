@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import streamlit as st
 from streamlit.logger import get_logger
@@ -36,6 +37,6 @@ async def load_before_serving(_app: st.App) -> AsyncIterator[None]:
 if __name__ == "__main__":  # a session's run of the script
     from app.router import main
 
-    main()
+    main(Path(__file__).resolve())
 else:  # imported by `streamlit run` (or an ASGI server): the app it serves
     app = st.App(__file__, lifespan=load_before_serving)

@@ -16,11 +16,11 @@ from streamlit.delta_generator import DeltaGenerator
 
 from app import auth, data, prefetch, ui
 
-HERE = Path(__file__).resolve().parent.parent  # the project: Home.py, app_pages/
+# Beside the entry point (Home.py; in the Docker image this package is installed elsewhere).
 # Not `pages/`: Streamlit serves a `pages/` folder the legacy way (each file its own page,
 # without this router or its login) until the first st.navigation call of the process, and
 # AppTest does so on every run.
-PAGES = HERE / "app_pages"
+PAGES_FOLDER = "app_pages"
 
 
 # (url path, title, icon); the first is the default page, the last is for admins only.
@@ -41,10 +41,12 @@ HIDE_BACKGROUND_ELEMENTS = (
 )
 
 
-def app_pages(user: auth.User) -> list[st.Page]:
-    """The page files `user` may open: Admin only for admins."""
+def app_pages(user: auth.User, home: Path) -> list[st.Page]:
+    """The page files `user` may open (beside `home`, the entry point): Admin only for
+    admins."""
+    folder = home.parent / PAGES_FOLDER
     return [
-        st.Page(PAGES / f"{name}.py", title=title, icon=icon, url_path=name, default=i == 0)
+        st.Page(folder / f"{name}.py", title=title, icon=icon, url_path=name, default=i == 0)
         for i, (name, title, icon) in enumerate(PAGES_SPEC)
         if name != ADMIN_PAGE or user.is_admin
     ]
@@ -59,8 +61,8 @@ def refuse(message: str) -> None:
     st.navigation([st.Page(configuration_error, title="Not configured")], position="hidden").run()
 
 
-def main() -> None:
-    """One rerun: configure, authenticate, route."""
+def main(home: Path) -> None:
+    """One rerun of the entry point `home`: configure, authenticate, route."""
     st.set_page_config(
         page_title="Wistia Video Insights",
         page_icon=":material/smart_display:",
@@ -93,7 +95,7 @@ def main() -> None:
         return
     auth.finish_cookie_changes(authenticator)  # a sign-in's cookie, until confirmed
     st.session_state[auth.USER_KEY] = user
-    current = st.navigation(app_pages(user))
+    current = st.navigation(app_pages(user, home))
     if current.url_path != ADMIN_PAGE:  # the Admin page has no use for the filters
         with filters_box:
             ui.sidebar_filters(data.status())

@@ -46,14 +46,14 @@ def app_env(monkeypatch, users_path, gold_root):
     return monkeypatch
 
 
-def new_app() -> AppTest:
+def new_app(home: Path = HOME) -> AppTest:
     """The whole app, from its entry point."""
-    return AppTest.from_file(str(HOME), default_timeout=TIMEOUT)
+    return AppTest.from_file(str(home), default_timeout=TIMEOUT)
 
 
-def signed_in(username: str) -> AppTest:
+def signed_in(username: str, home: Path = HOME) -> AppTest:
     """The app after `username` signed in (session state as the authenticator leaves it)."""
-    at = new_app()
+    at = new_app(home)
     at.session_state["authentication_status"] = True
     at.session_state["username"] = username
     return at.run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
 import pytest
@@ -10,7 +11,7 @@ from app import ui
 from services import kpis
 from services.filters import Period
 from services.warehouse import DuckDBWarehouse
-from tests.app.conftest import signed_in, texts
+from tests.app.conftest import HOME, ROOT, signed_in, texts
 from tests.services import gold_fixture
 
 DATA_THROUGH = date(2026, 6, 20)  # the fixture's last day
@@ -184,3 +185,15 @@ def test_an_unreadable_warehouse_is_an_error_message_not_a_crash(app_env):
     at = signed_in("bob")
     assert not at.exception
     assert "WVI_WAREHOUSE must be duckdb or athena" in " ".join(texts(at.error))
+
+
+def test_the_pages_are_found_beside_the_entry_point(app_env, tmp_path):
+    """As the Docker image lays the app out: Home.py and app_pages/ in one folder, the `app`
+    package installed elsewhere."""
+    shutil.copy(HOME, tmp_path / "Home.py")
+    shutil.copytree(ROOT / "app_pages", tmp_path / "app_pages")
+    overview = tmp_path / "app_pages" / "overview.py"  # told apart from the repository's
+    overview.write_text(overview.read_text().replace('st.title("Overview")', 'st.title("Copy")'))
+    at = signed_in("bob", home=tmp_path / "Home.py")
+    assert not at.exception
+    assert texts(at.title) == ["Copy"]

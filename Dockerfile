@@ -46,7 +46,7 @@ COPY services ./services
 COPY glue_jobs ./glue_jobs
 COPY app ./app
 RUN pip install --no-cache-dir --no-deps . \
-    && python -c "import app.auth, services.warehouse, services.control, pipeline.cli"
+    && python -c "import app.router, services.warehouse, services.control, pipeline.cli"
 
 
 FROM python:3.11.17-slim-trixie
@@ -82,7 +82,9 @@ USER 10001:10001
 EXPOSE 8501
 
 # Streamlit answers 200 "ok" on /_stcore/health once its runtime is ready, 503 otherwise
-# (urlopen raises, so the check fails). No curl in -slim: Python's urllib does it.
+# (urlopen raises, so the check fails). It answers nothing before its start-up has loaded the
+# dashboard's data (Home.py: 30 s at most; nothing to load with Athena), within the start
+# period. No curl in -slim: Python's urllib does it.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status == 200 else 1)"]
 

@@ -3,7 +3,7 @@
 How a session gets in:
 - The users file (`services.users`, bcrypt hashes, roles viewer/admin) is read on every rerun,
   so a removed user or a changed role takes effect at once; roles never come from the cookie.
-- `Authenticate` is created once per rerun, in `Home.py` only (its CookieManager component has
+- `Authenticate` is created once per rerun, in `app/router.py` only (its CookieManager component has
   a fixed key, so a second instance in one rerun is a DuplicateWidgetID). Passwords are
   pre-hashed (`auto_hash=False`) and `login_sleep_time=0`: both keep the first run fast, which
   is what keeps deep links working after a refresh (authenticator issue #179).
@@ -39,7 +39,7 @@ from services import users
 COOKIE_NAME = "wvi_auth"
 COOKIE_EXPIRY_DAYS = 7.0
 ADMIN = "admin"
-USER_KEY = "wvi_user"  # the signed-in `User`, set by Home.py on every rerun
+USER_KEY = "wvi_user"  # the signed-in `User`, set by the router on every rerun
 MAX_TOKEN_CHARS = 4096
 # Keys streamlit-authenticator keeps in session_state (cleared when a user disappears).
 AUTH_KEYS = ("name", "authentication_status", "username", "email", "roles")

@@ -114,16 +114,18 @@ def load_at_server_start(timeout: float) -> str:
     if wait is None:  # Athena: nothing to load
         return "dashboard data: queried where it lives"
     if not wait(timeout):
-        return f"dashboard data still loading after {timeout:.0f} s; serving meanwhile"
+        return f"dashboard data still loading after {timeout:g} s; serving meanwhile"
+    error = getattr(current, "load_error", None)
+    if error:  # the sessions' queries try again, and say so if it fails
+        return f"dashboard data not loaded: {error}"
     return f"dashboard data loaded in {time.monotonic() - started:.1f} s"
 
 
 def preload() -> None:
-    """Start loading the warehouse (the login form shows meanwhile; queries wait for it).
-
-    The first sign-in after the server starts would otherwise load the gold tables itself
-    (~2 s for a million engagement rows). A configuration error is left for `status()` to
-    report once someone is signed in.
+    """Start loading the warehouse if nothing has (the login form shows meanwhile; queries
+    wait for it): where the server's start-up did not (AppTest, an app mounted in another
+    ASGI server). A configuration error is left for `status()` to report once someone is
+    signed in.
     """
     with contextlib.suppress(Exception):
         warehouse()

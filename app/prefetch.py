@@ -41,7 +41,7 @@ _SCRIPT = """<script>
   for (const file of %s) import(new URL(file, main.src).href).catch(() => {});
 })();
 </script>"""
-CONTAINER_KEY = "page-code"  # hidden by Home.py's style, like the cookie component's frames
+CONTAINER_KEY = "page-code"  # hidden by the router's style, like the cookie component's frames
 
 
 def static_js_folder() -> Path:

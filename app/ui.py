@@ -49,7 +49,7 @@ class Filters:
 
 # ------------------------------------------------------------------------------ filters
 def sidebar_filters(status: data.DataStatus) -> Filters:
-    """Render the filters (in the current container: Home.py puts them in the sidebar) and
+    """Render the filters (in the current container: the router puts them in the sidebar) and
     remember them for the pages."""
     anchor = anchor_date(status.last)
     media = data.media_list() if status.has_data else pd.DataFrame()
@@ -128,7 +128,7 @@ def media_picker(titles: dict[str, str], preferred: str | None) -> str:
 
 
 def current_filters() -> Filters:
-    """The filters Home.py rendered in this rerun."""
+    """The filters the router rendered in this rerun."""
     filters = st.session_state.get(FILTERS_KEY)
     if not isinstance(filters, Filters):
         st.warning("Open the dashboard from its home page.")

@@ -235,7 +235,7 @@ class DuckDBWarehouse:
         write_snapshots: bool = True,
     ):
         """`load_in_background`: return at once and load the tables in a thread; queries
-        wait for that first load (the app starts it while the login form shows).
+        wait for that first load (the app starts it when the server starts: Home.py).
         `snapshot`: start from the snapshot under the data root and keep it up to date
         (`write_snapshots`; else only `save_snapshot()` writes it)."""
         import duckdb
@@ -273,6 +273,7 @@ class DuckDBWarehouse:
         self._changed_at = -math.inf
         self._snapshot_writer: threading.Thread | None = None
         self._closed = False
+        self.load_error: str | None = None  # why a first load in the background failed
         self._loaded = threading.Event()
         if load_in_background:
             threading.Thread(
@@ -286,7 +287,8 @@ class DuckDBWarehouse:
         try:
             self.refresh()
         except Exception as exc:  # the first query refreshes again, and raises it there
-            log.warning("could not load the warehouse: %s", exc)
+            self.load_error = " ".join(str(exc).split()) or type(exc).__name__
+            log.warning("could not load the warehouse: %s", self.load_error)
         finally:
             self._loaded.set()
 
@@ -491,7 +493,8 @@ class DuckDBWarehouse:
             return True
 
     def wait_until_loaded(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for the first load; True once it is done."""
+        """Wait up to `timeout` seconds for the first load; True once it is over (see
+        `load_error` for how it went)."""
         return self._loaded.wait(timeout)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:

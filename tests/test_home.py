@@ -4,12 +4,14 @@ tests/browser.)"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from services import users
-from tests.app.conftest import COOKIE_KEY
+from tests.app.conftest import COOKIE_KEY, ROOT
 from tests.browser import harness
 from tests.services import gold_fixture
 
@@ -42,3 +44,19 @@ def test_a_warehouse_that_cannot_be_made_does_not_stop_the_start(tmp_path, data_
     env = harness.app_environment(data_root, users_file, COOKIE_KEY, WVI_WAREHOUSE="bigquery")
     log = started_server(tmp_path, env)  # it answers: the sessions say what is wrong
     assert "dashboard data not loaded: WVI_WAREHOUSE must be duckdb or athena" in log, log
+
+
+def test_the_start_up_imports_no_custom_component():
+    """A custom component imported outside a session's run is never registered, and the
+    browser gets 404 for its files: importing Home.py and what its start-up imports must not
+    bring in the login's cookie manager."""
+    code = (
+        "import sys, Home, app.data; "
+        "print([m for m in sys.modules if m.split('.')[0] in "
+        "('extra_streamlit_components', 'streamlit_authenticator')])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -22,11 +22,21 @@ def test_a_load_that_takes_longer_is_left_going(app_env):
         original(self)
 
     app_env.setattr(DuckDBWarehouse, "_refresh", held)
-    assert data.load_at_server_start(0.1) == (
-        "dashboard data still loading after 0 s; serving meanwhile"
-    )
-    release.set()
+    try:
+        assert data.load_at_server_start(0.1) == (
+            "dashboard data still loading after 0.1 s; serving meanwhile"
+        )
+    finally:
+        release.set()
     assert data.warehouse().wait_until_loaded(30)
+
+
+def test_a_load_that_fails_is_reported(app_env):
+    def broken(self):
+        raise OSError("disk\n gone")
+
+    app_env.setattr(DuckDBWarehouse, "_refresh", broken)
+    assert data.load_at_server_start(30) == "dashboard data not loaded: disk gone"
 
 
 def test_athena_has_nothing_to_load(app_env):

@@ -30,15 +30,19 @@ log = get_logger("wvi.app")
 
 @contextlib.asynccontextmanager
 async def load_before_serving(_app: st.App) -> AsyncIterator[None]:
-    """The server's start-up: load the dashboard's data, then serve. Whatever goes wrong is
-    logged, not raised: the server starts, and the sessions say what is wrong."""
-    try:
-        from app import data
+    """The server's start-up and end: load the dashboard's data and have the warehouse watch
+    for new gold, then serve; stop watching. What goes wrong loading is logged, not raised:
+    the server starts, and the sessions say what is wrong."""
+    from app import data
 
+    try:
         log.info(await asyncio.to_thread(data.load_at_server_start, START_WAIT_SECONDS))
     except Exception:
         log.exception("dashboard data not loaded at start")
-    yield
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(data.stop_at_server_end)
 
 
 if __name__ == "__main__":  # a session's run of the script

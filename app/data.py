@@ -27,7 +27,7 @@ from services import kpis, queries
 from services.control import PipelineControl, make_pipeline_control
 from services.filters import Period
 from services.kpis import KpiSummary
-from services.warehouse import Warehouse, make_warehouse
+from services.warehouse import DuckDBWarehouse, Warehouse, make_warehouse
 
 QUERY_TTL = 300  # seconds; a completed run clears the cache sooner (Admin page)
 WAREHOUSE_ENV = (
@@ -102,23 +102,32 @@ def warehouse() -> Warehouse:
 
 
 def load_at_server_start(timeout: float) -> str:
-    """Create the warehouse and wait up to `timeout` seconds for its tables (Home.py, before
-    the server takes visitors): the first sign-in then finds them loaded. Returns what
-    happened, in words, for the server log; a configuration error is left for `status()`."""
+    """Create the warehouse, have it watch for new gold, and wait up to `timeout` seconds for
+    its tables (Home.py, before the server takes visitors): the first sign-in then finds them
+    loaded. Returns what happened, in words, for the server log; a configuration error is
+    left for `status()`."""
     started = time.monotonic()
     try:
         current = warehouse()
     except Exception as exc:
         return f"dashboard data not loaded: {' '.join(str(exc).split())}"
-    wait = getattr(current, "wait_until_loaded", None)
-    if wait is None:  # Athena: nothing to load
+    if not isinstance(current, DuckDBWarehouse):  # Athena: nothing to load
         return "dashboard data: queried where it lives"
-    if not wait(timeout):
+    current.watch()  # the gold a run writes is loaded before anyone asks for it
+    if not current.wait_until_loaded(timeout):
         return f"dashboard data still loading after {timeout:g} s; serving meanwhile"
-    error = getattr(current, "load_error", None)
-    if error:  # the sessions' queries try again, and say so if it fails
-        return f"dashboard data not loaded: {error}"
+    if current.load_error:  # the sessions' queries try again, and say so if it fails
+        return f"dashboard data not loaded: {current.load_error}"
     return f"dashboard data loaded in {time.monotonic() - started:.1f} s"
+
+
+def stop_at_server_end() -> None:
+    """Stop the warehouse's watching thread (Home.py, when the server stops), after a refresh
+    it is making: not cut short in DuckDB by the interpreter's exit."""
+    with contextlib.suppress(Exception):  # no warehouse could be made: nothing to stop
+        current = warehouse()
+        if isinstance(current, DuckDBWarehouse):
+            current.stop_watching()
 
 
 def preload() -> None:

@@ -111,6 +111,7 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {"gold": GOLD_TABLES, "silver": 
 # depends on what the count is restricted to, so there are three levels: with the same media,
 # in the same channel, or in any media.
 LOAD_TIMEOUT_SECONDS = 300  # a query waits this long for a first load in the background
+WATCH_MIN_SECONDS = 0.1  # the watching thread's shortest pause, whatever max_age_seconds is
 SNAPSHOT = "snapshot"  # the attached snapshot's catalog name (services.snapshot)
 SNAPSHOT_QUIET_SECONDS = 10.0  # tables unchanged this long before a snapshot is written
 ENGAGEMENT_AUDIENCE = "gold.engagement_audience"
@@ -218,11 +219,14 @@ class DuckDBWarehouse:
     million engagement rows). Tables whose files changed since the snapshot are loaded as
     usual.
 
-    `refresh()` (also run by a query when the last one is older than `max_age_seconds`)
-    reloads only the tables whose files changed — new, rewritten or removed files, compared by
-    `table_signature` — so between refreshes queries see the data as last loaded. Each query
-    runs on its own cursor, so sessions in different threads can query at once, also while a
-    refresh reloads a table (they see the old rows until the new ones are in).
+    `refresh()` (also run by a query when the last one is older than `max_age_seconds`, and
+    after `watch()` by a thread that often) reloads only the tables whose files changed — new,
+    rewritten or removed files, compared by `table_signature` — so between refreshes queries
+    see the data as last loaded. Neither a query nor the thread refreshes while a local
+    pipeline run holds the data root's run lock: its gold may be half rewritten, so queries
+    see the data as it was before the run until it is over (or `refresh()` is called). Each
+    query runs on its own cursor, so sessions in different threads can query at once, also
+    while a refresh reloads a table (they see the old rows until the new ones are in).
     """
 
     def __init__(
@@ -273,6 +277,8 @@ class DuckDBWarehouse:
         self._changed_at = -math.inf
         self._snapshot_writer: threading.Thread | None = None
         self._closed = False
+        self._stop_watching = threading.Event()
+        self._watcher: threading.Thread | None = None
         self.load_error: str | None = None  # why a first load in the background failed
         self._loaded = threading.Event()
         if load_in_background:
@@ -282,6 +288,40 @@ class DuckDBWarehouse:
         else:
             self.refresh()
             self._loaded.set()
+
+    def watch(self) -> None:
+        """Refresh in a thread every `max_age_seconds` as well, so that gold a run wrote is
+        loaded before anyone asks for it (the app's server, from its start to its end:
+        `stop_watching`)."""
+        if self._watcher is None and not self._stop_watching.is_set():
+            self._watcher = threading.Thread(
+                target=self._watch, name="wvi-warehouse-watch", daemon=True
+            )
+            self._watcher.start()
+
+    def stop_watching(self) -> None:
+        """Stop the thread `watch` started, after a refresh it is making."""
+        self._stop_watching.set()
+        if self._watcher is not None:
+            self._watcher.join()
+
+    def _watch(self) -> None:
+        while not self._stop_watching.wait(max(self.max_age_seconds, WATCH_MIN_SECONDS)):
+            if self._run_going():
+                continue  # its gold may be half written: load it once the run is over
+            try:
+                self._refresh_if_idle()
+            except Exception as exc:  # files that can't be read now; the next turn retries
+                log.warning("could not refresh the warehouse: %s", exc)
+
+    def _run_going(self) -> bool:
+        """A local pipeline run holds the data root's run lock (it may be rewriting gold)."""
+        from pipeline.lock import RunLock, lock_path
+
+        try:
+            return RunLock.is_held(lock_path(str(self.root)))
+        except OSError:  # a read-only data root: no run writes there
+            return False
 
     def _first_load(self) -> None:
         try:
@@ -502,7 +542,9 @@ class DuckDBWarehouse:
         _check_params(params)
         if not self._loaded.wait(LOAD_TIMEOUT_SECONDS):
             raise WarehouseError(f"the tables under {self.root} are still loading; try again")
-        if time.monotonic() - self._refreshed_at > self.max_age_seconds:
+        if time.monotonic() - self._refreshed_at > self.max_age_seconds and (
+            self._refreshed_at == -math.inf or not self._run_going()
+        ):
             self._refresh_if_idle()
         cursor = self._cursor()
         try:
@@ -513,7 +555,7 @@ class DuckDBWarehouse:
     def _refresh_if_idle(self) -> None:
         # A refresh already running in another thread will have the news: don't queue behind
         # it, query the tables as they are.
-        if self._refresh_lock.acquire(blocking=False):
+        if not self._closed and self._refresh_lock.acquire(blocking=False):
             try:
                 self._refresh()
             finally:
@@ -526,6 +568,7 @@ class DuckDBWarehouse:
     def close(self) -> None:
         """Close the database: after a load in the background, and a snapshot write going
         on, are done; a write still waiting for the tables to settle is not made."""
+        self.stop_watching()
         self._loaded.wait(LOAD_TIMEOUT_SECONDS)
         with self._snapshot_lock:
             self._closed = True

@@ -1,16 +1,30 @@
-"""app.data outside a session: the warehouse load at server start (Home.py's hook)."""
+"""app.data outside a session: the warehouse load at server start and the end of the
+server's watching (Home.py's hook)."""
 
 from __future__ import annotations
 
 import threading
 
+import pytest
+
 from app import data
 from services.warehouse import DuckDBWarehouse
 
 
+@pytest.fixture(autouse=True)
+def server_ends(app_env):
+    yield
+    # While the test's settings still hold: the watching thread it started is stopped, not
+    # left running into the interpreter's exit.
+    data.stop_at_server_end()
+
+
 def test_load_at_server_start_reports_a_loaded_warehouse(app_env):
     assert data.load_at_server_start(30).startswith("dashboard data loaded in ")
-    assert data.warehouse().wait_until_loaded(0)  # the sessions' warehouse, loaded
+    loaded = data.warehouse()  # the sessions' warehouse
+    assert loaded.wait_until_loaded(0) and loaded._watcher.is_alive()
+    data.stop_at_server_end()
+    assert not loaded._watcher.is_alive()
 
 
 def test_a_load_that_takes_longer_is_left_going(app_env):

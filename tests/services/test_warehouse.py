@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 import sqlglot
 
+from pipeline.lock import RunLock, lock_path
 from services import queries
 from services import warehouse as warehouse_module
 from services.warehouse import (
@@ -350,3 +352,48 @@ def test_a_failed_load_in_the_background_is_the_first_query_s_error(tmp_path, mo
     warehouse = DuckDBWarehouse(tmp_path, load_in_background=True)
     with pytest.raises(OSError, match="disk gone"):
         warehouse.query("SELECT 1")
+
+
+def wait_until(condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "it never happened"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def watching(tmp_path):
+    warehouse = DuckDBWarehouse(tmp_path, max_age_seconds=0.1)
+    warehouse.watch()
+    yield warehouse
+    warehouse.close()  # stops the thread
+
+
+def media_rows(warehouse) -> int:
+    return len(warehouse.query("SELECT * FROM gold.dim_media"))
+
+
+def test_a_watching_warehouse_loads_new_files_before_anyone_asks(tmp_path, watching, loads):
+    gold_fixture.write_table(tmp_path, "gold", "dim_media", gold_fixture.DIM_MEDIA, None)
+    wait_until(lambda: "gold.dim_media" in loads)  # no query made
+    wait_until(lambda: media_rows(watching) == 3)
+
+
+def test_nothing_reloads_by_itself_while_a_run_holds_the_lock(tmp_path, watching, loads):
+    with RunLock(lock_path(str(tmp_path)), "a-run"):
+        gold_fixture.write_table(tmp_path, "gold", "dim_media", gold_fixture.DIM_MEDIA, None)
+        time.sleep(0.5)  # several turns of the watching thread
+        # Neither the thread nor a query older than max_age_seconds reloads a table then.
+        assert media_rows(watching) == 0
+        assert loads == []
+    wait_until(lambda: "gold.dim_media" in loads)  # the run is over: loaded unasked
+    wait_until(lambda: media_rows(watching) == 3)
+
+
+def test_an_explicit_refresh_loads_even_while_a_run_holds_the_lock(tmp_path):
+    warehouse = DuckDBWarehouse(tmp_path, max_age_seconds=3600)
+    with RunLock(lock_path(str(tmp_path)), "a-run"):
+        gold_fixture.write_table(tmp_path, "gold", "dim_media", gold_fixture.DIM_MEDIA, None)
+        warehouse.refresh()  # the Admin page's, once it sees a run complete
+        assert len(warehouse.query("SELECT * FROM gold.dim_media")) == 3
+    warehouse.close()

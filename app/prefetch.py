@@ -34,11 +34,16 @@ PAGE_CODE = (
 )
 # Where the running frontend was loaded from: the chunks' URLs are resolved against its main
 # module, so each import is the very module Streamlit imports later (same URL, same instance).
+# Once every import (with the modules each imports in turn) is done, the page's root element
+# says so: `data-wvi-page-code="imported"`.
 _SCRIPT = """<script>
 (() => {
   const main = document.querySelector('script[type="module"][src*="static/js/index."]');
   if (!main) return;
-  for (const file of %s) import(new URL(file, main.src).href).catch(() => {});
+  const imports = %s.map(file => import(new URL(file, main.src).href).catch(() => {}));
+  Promise.all(imports).then(() => {
+    document.documentElement.dataset.wviPageCode = 'imported';
+  });
 })();
 </script>"""
 CONTAINER_KEY = "page-code"  # hidden by the router's style, like the cookie component's frames

@@ -78,6 +78,8 @@ def test_the_login_form_has_the_overview_s_code_loaded_before_the_sign_in(page, 
     expect_login_form_only(page)
     files = list(prefetch.page_code_files())
     assert len(files) == len(prefetch.PAGE_CODE)
+    # As while a person types: the imports are over, the modules they import included.
+    page.wait_for_function("document.documentElement.dataset.wviPageCode === 'imported'")
     page.wait_for_function(
         """files => files.every(f => performance.getEntriesByType('resource')
             .some(e => e.name.endsWith('/static/js/' + f)))""",

@@ -22,6 +22,7 @@ from services.control import (
     make_pipeline_control,
     view_from_record,
 )
+from tests import waiting
 
 FAKE_RUNNER = """#!{python}
 # Plays `python -m pipeline run --run-id ID ... --quiet` the way pipeline/runner.py does.
@@ -90,13 +91,6 @@ def wait_for(control: LocalPipelineControl, run_id: str, status: str, timeout: f
     raise AssertionError(f"run {run_id} never became {status}: {control.get_run(run_id)}")
 
 
-def wait_until_unlocked(root: Path, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while RunLock.is_held(lock_path(str(root))):
-        assert time.monotonic() < deadline, "the run process never released the run lock"
-        time.sleep(0.02)
-
-
 def test_start_queues_spawns_and_follows_the_record(tmp_path, fake_python):
     root = tmp_path / "data"
     control = control_for(root, fake_python, "wait")
@@ -145,7 +139,7 @@ def test_start_queues_spawns_and_follows_the_record(tmp_path, fake_python):
     assert not done.is_active and done.succeeded
     # The runner writes its final record while it still holds the run lock, as the real one
     # does; a start is allowed again once the process has exited and let the lock go.
-    wait_until_unlocked(root)
+    waiting.wait_for(lambda: not RunLock.is_held(lock_path(str(root))), 15, "the release")
     second = control.start_run()
     assert [v.run_id for v in control.list_runs()] == [second, run_id]
 

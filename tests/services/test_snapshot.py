@@ -18,6 +18,7 @@ from services import warehouse as warehouse_module
 from services.filters import Period
 from services.warehouse import DERIVED_TABLES, SCHEMAS, DuckDBWarehouse, WarehouseError
 from tests.services import gold_fixture
+from tests.waiting import wait_for
 
 TABLES = [f"{schema}.{table}" for schema, tables in SCHEMAS.items() for table in tables]
 PERIOD = Period(gold_fixture.PERIOD_START, gold_fixture.PERIOD_END)
@@ -77,13 +78,6 @@ def snapshot_of(root: Path) -> DuckDBWarehouse:
     warehouse.close()
     assert warehouse.snapshot_path is not None and warehouse.snapshot_path.is_file()
     return warehouse
-
-
-def wait_for(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 @pytest.fixture

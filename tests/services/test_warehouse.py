@@ -31,6 +31,7 @@ from services.warehouse import (
     table_signature,
 )
 from tests.services import gold_fixture
+from tests.waiting import wait_for
 
 
 def test_tables_have_the_contract_columns_and_types(warehouse):
@@ -354,13 +355,6 @@ def test_a_failed_load_in_the_background_is_the_first_query_s_error(tmp_path, mo
         warehouse.query("SELECT 1")
 
 
-def wait_until(condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "it never happened"
-        time.sleep(0.02)
-
-
 @pytest.fixture
 def watching(tmp_path):
     warehouse = DuckDBWarehouse(tmp_path, max_age_seconds=0.1)
@@ -375,8 +369,8 @@ def media_rows(warehouse) -> int:
 
 def test_a_watching_warehouse_loads_new_files_before_anyone_asks(tmp_path, watching, loads):
     gold_fixture.write_table(tmp_path, "gold", "dim_media", gold_fixture.DIM_MEDIA, None)
-    wait_until(lambda: "gold.dim_media" in loads)  # no query made
-    wait_until(lambda: media_rows(watching) == 3)
+    wait_for(lambda: "gold.dim_media" in loads)  # no query made
+    wait_for(lambda: media_rows(watching) == 3)
 
 
 def test_nothing_reloads_by_itself_while_a_run_holds_the_lock(tmp_path, watching, loads):
@@ -386,8 +380,8 @@ def test_nothing_reloads_by_itself_while_a_run_holds_the_lock(tmp_path, watching
         # Neither the thread nor a query older than max_age_seconds reloads a table then.
         assert media_rows(watching) == 0
         assert loads == []
-    wait_until(lambda: "gold.dim_media" in loads)  # the run is over: loaded unasked
-    wait_until(lambda: media_rows(watching) == 3)
+    wait_for(lambda: "gold.dim_media" in loads)  # the run is over: loaded unasked
+    wait_for(lambda: media_rows(watching) == 3)
 
 
 def test_an_explicit_refresh_loads_even_while_a_run_holds_the_lock(tmp_path):
